@@ -12,10 +12,10 @@ for (const name of readdirSync(dir).sort()) {
     // go test -json: one event per line; a test's final pass/fail event carries its name.
     // A package-level fail without a test name (a build error) counts as one failure.
     for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
+      if (!line.startsWith('{')) {continue;}
       const e = JSON.parse(line);
-      if (e.Action === 'pass' && e.Test) passed++;
-      if (e.Action === 'fail' && (e.Test || !text.includes(`"Package":"${e.Package}","Test"`))) failed++;
+      if (e.Action === 'pass' && e.Test) {passed++;}
+      if (e.Action === 'fail' && (e.Test || !text.includes(`"Package":"${e.Package}","Test"`))) {failed++;}
     }
     continue;
   }
