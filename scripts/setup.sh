@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what FlowLens needs on a fresh machine of this kind, idempotently and quickly when warm:
-# a Node.js new enough for the toolchain, and the npm dependencies from the lockfile. The agent's
+# a Node.js and a Go new enough for the toolchains, and the npm dependencies from the lockfile. The agent's
 # Makefile installs its own Debian packages (clang, libbpf, bpftool, ...) when it builds.
 # Sourced by scripts/test.sh and scripts/run.sh.
 set -euo pipefail
@@ -12,6 +12,11 @@ node_ok() {
 if ! node_ok; then
   echo "flowlens setup: Node.js >= 20.19 is required (found: $(node --version 2>/dev/null || echo none))." >&2
   echo "Install it from your distribution or nodejs.org, then run this again." >&2
+  exit 1
+fi
+
+if ! command -v go >/dev/null 2>&1 || ! go version | grep -qE 'go1\.(2[6-9]|[3-9][0-9])'; then
+  echo "flowlens setup: Go >= 1.26 is required for the agent and the sandbox (found: $(go version 2>/dev/null || echo none))." >&2
   exit 1
 fi
 

@@ -39,11 +39,19 @@ vsix_ok() {
 }
 step package vsix_ok
 
-if [ -f bpf/Makefile ]; then
-  echo "=== agent (go test, privileged)"
-  if ! make -C bpf test TEST_JSON="$results/go.json"; then
-    [ -s "$results/go.json" ] || echo '{"suite":"go","passed":0,"failed":1}' >"$results/go-build.json"
-  fi
+echo "=== agent (go test, privileged)"
+if ! make -C bpf test TEST_JSON="$results/agent.gojson"; then
+  [ -s "$results/agent.gojson" ] || echo '{"suite":"agent","passed":0,"failed":1}' >"$results/agent-build.json"
+fi
+
+echo "=== demo-app (go test, privileged)"
+bash scripts/go-test.sh sandbox/demo-app "$results/demo-app.gojson" -count=1
+
+echo "=== sandbox (go test, privileged: a real control plane, KWOK nodes, agents)"
+if sandbox_cmd=$(bash scripts/sandbox.sh build | tail -n 1); then
+  FLOWLENS_SANDBOX_CMD=$sandbox_cmd bash scripts/go-test.sh sandbox "$results/sandbox.gojson" -count=1 -timeout 15m
+else
+  echo '{"suite":"sandbox-build","passed":0,"failed":1}' >"$results/sandbox-build.json"
 fi
 
 node scripts/sum-results.mjs "$results"

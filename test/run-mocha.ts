@@ -1,6 +1,6 @@
 /**
  * Runs the TypeScript suites (compiled to out/) with mocha's tdd UI and the spec reporter, and writes
- * {passed, failed} to $FLOWLENS_RESULTS/ts.json so the test command can sum every suite.
+ * {passed, failed, skipped} to $FLOWLENS_RESULTS/ts.json so the test command can sum every suite.
  * Usage: node out/test/run-mocha.js [--grep pattern] [file filter]
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -26,10 +26,10 @@ for (const file of testFiles(__dirname).sort()) {
 }
 const runner = mocha.run((failures) => {
   const passed = runner.stats?.passes ?? 0;
-  const failed = failures;
+  const skipped = runner.stats?.pending ?? 0;
   if (process.env.FLOWLENS_RESULTS) {
     mkdirSync(process.env.FLOWLENS_RESULTS, { recursive: true });
-    writeFileSync(join(process.env.FLOWLENS_RESULTS, 'ts.json'), JSON.stringify({ suite: 'typescript', passed, failed }));
+    writeFileSync(join(process.env.FLOWLENS_RESULTS, 'ts.json'), JSON.stringify({ suite: 'typescript', passed, failed: failures, skipped }));
   }
   process.exitCode = failures > 0 ? 1 : 0;
 });
