@@ -238,6 +238,44 @@ func TestSandbox(t *testing.T) {
 		}
 	})
 
+	t.Run("scaling a Deployment creates and removes pod network namespaces", func(t *testing.T) {
+		scale := func(replicas int32) {
+			s, err := client.AppsV1().Deployments("catalog").GetScale(ctx, "catalog", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Spec.Replicas = replicas
+			if _, err := client.AppsV1().Deployments("catalog").UpdateScale(ctx, "catalog", s, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, fmt.Sprintf("%d catalog pods with one network namespace each", replicas), func() bool {
+				list, err := client.CoreV1().Pods("catalog").List(ctx, metav1.ListOptions{LabelSelector: "app=catalog"})
+				if err != nil {
+					return false
+				}
+				running := map[string]bool{}
+				for _, p := range list.Items {
+					if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+						running[fabric.Namespace("catalog."+p.Name)] = true
+					}
+				}
+				namespaces := 0
+				for _, l := range fabric.Leftovers() {
+					name := strings.TrimPrefix(l, "netns ")
+					if strings.HasPrefix(name, fabric.Namespace("catalog.")) {
+						if !running[name] {
+							return false
+						}
+						namespaces++
+					}
+				}
+				return len(running) == int(replicas) && namespaces == int(replicas)
+			})
+		}
+		scale(3)
+		scale(1)
+	})
+
 	t.Run("a crash is cleaned up by the next start", func(t *testing.T) {
 		_ = first.cmd.Process.Kill()
 		<-first.exited
