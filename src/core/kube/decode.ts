@@ -129,9 +129,17 @@ const podSchema = z.object({
       phase: z.string().nullish(),
       podIP: z.string().nullish(),
       podIPs: z.array(z.object({ ip: z.string() })).nullish(),
+      containerStatuses: z
+        .array(z.object({ state: z.object({ terminated: z.object({ finishedAt: z.string().nullish() }).nullish() }).nullish() }))
+        .nullish(),
     })
     .nullish(),
 });
+
+function timeMs(text: string | null | undefined): number | undefined {
+  const ms = text ? Date.parse(text) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 export function decodePod(raw: unknown, source?: SourceLocation): Decoded<Pod> {
   const parsed = parseWith(podSchema, raw);
@@ -182,8 +190,16 @@ export function decodePod(raw: unknown, source?: SourceLocation): Decoded<Pod> {
     phase: status?.phase ?? undefined,
     ports,
     owners: toOwners(metadata),
+    lifetime: podLifetime(metadata, status),
     source,
   });
+}
+
+function podLifetime(metadata: z.infer<typeof metadataSchema>, status: z.infer<typeof podSchema>['status']) {
+  const finished = (status?.containerStatuses ?? []).map((c) => timeMs(c.state?.terminated?.finishedAt)).filter((t): t is number => t !== undefined);
+  const terminal = status?.phase === 'Succeeded' || status?.phase === 'Failed';
+  const toMs = terminal && finished.length > 0 ? Math.max(...finished) : timeMs(metadata.deletionTimestamp);
+  return { fromMs: timeMs(metadata.creationTimestamp), toMs };
 }
 
 const nodeSchema = z.object({

@@ -13,6 +13,8 @@ export const metadataSchema = z.object({
   name: z.string({ error: (issue) => (issue.input === undefined ? 'is required' : undefined) }).min(1, { error: 'must not be empty' }),
   namespace: z.string().nullish(),
   labels: labelMapSchema.nullish(),
+  creationTimestamp: z.string().nullish(),
+  deletionTimestamp: z.string().nullish(),
   ownerReferences: z
     .array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().nullish() }))
     .nullish(),

@@ -43,6 +43,11 @@ export interface Pod {
   readonly phase?: string;
   readonly ports: readonly ContainerPort[];
   readonly owners: readonly OwnerReference[];
+  /**
+   * When the pod held its IPs, in ms since the epoch: from its creation to its end (terminated
+   * containers, or deletion); undefined ends are open. Pod IPs are reused as pods come and go.
+   */
+  readonly lifetime: { readonly fromMs?: number; readonly toMs?: number };
   readonly source?: SourceLocation;
 }
 

@@ -64,7 +64,7 @@ export function parseCidr(text: string): CidrParse {
     return { ok: false, error: `"${text}" is not a valid CIDR: prefix length must be 0 to ${max}` };
   }
   const prefix = Number(prefixText);
-  const network = maskAddress(ip, prefix);
+  const network = networkOf(ip, prefix);
   const canonical = `${network.text}/${prefix}`;
   if (!sameBytes(network.bytes, ip.bytes)) {
     return { ok: false, error: `"${text}" has host bits set after the prefix; the subnet is ${canonical}` };
@@ -87,7 +87,8 @@ export function cidrStrictlyContains(outer: Cidr, inner: Cidr): boolean {
   return outer.family === inner.family && inner.prefix > outer.prefix && cidrContains(outer, inner.network);
 }
 
-function maskAddress(ip: IpAddress, prefix: number): IpAddress {
+/** The network address of ip/prefix: the address with every bit after the prefix cleared. */
+export function networkOf(ip: IpAddress, prefix: number): IpAddress {
   if (ip.family === 4) {
     const v4 = (ip.v4 & mask32(prefix)) >>> 0;
     const bytes = Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255);
