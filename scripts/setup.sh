@@ -20,6 +20,14 @@ if ! command -v go >/dev/null 2>&1 || ! go version | grep -qE 'go1\.(2[6-9]|[3-9
   exit 1
 fi
 
+# Headless Chromium for the webview tests and benchmark (test/webview, scripts/bench-webview.ts): Debian's,
+# driven by playwright-core (never a browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "flowlens setup: installing Debian chromium..."
+  apt-get update -qq
+  apt-get install -y --no-install-recommends chromium >/dev/null
+fi
+
 # npm ci only when the lockfile changed since the last install (node_modules/.package-lock.json is npm's own record).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "flowlens setup: installing npm dependencies (npm ci)..."

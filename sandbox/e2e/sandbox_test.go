@@ -123,6 +123,18 @@ func TestSandbox(t *testing.T) {
 	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 
+	t.Run("the host's routes to outside ranges are untouched", func(t *testing.T) {
+		out, err := exec.Command("ip", "route", "show", "dev", fabric.Bridge).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cidr := range []string{"203.0.113.", "198.51.100."} {
+			if strings.Contains(string(out), cidr) {
+				t.Errorf("the sandbox routes %s* to its bridge in the host namespace:\n%s", cidr, out)
+			}
+		}
+	})
+
 	t.Run("kubeconfig context", func(t *testing.T) {
 		raw, err := clientcmd.LoadFromFile(kubeconfig)
 		if err != nil || raw.CurrentContext != "flowlens-sandbox" {

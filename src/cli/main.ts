@@ -3,6 +3,7 @@
  * and a non-zero exit code. Set FLOWLENS_DEBUG=1 to see stack traces of internal errors.
  */
 import { CliError } from './cli-error';
+import { POLICY_USAGE, runPolicy } from './policy-command';
 import { runVerdicts, VERDICTS_USAGE, type CommandIO } from './verdicts-command';
 
 declare const FLOWLENS_VERSION: string;
@@ -11,11 +12,14 @@ const USAGE = `Usage: flowlens <command> [options]
 
 Commands:
   verdicts   Evaluate connections (probes) under NetworkPolicies, with explanations.
+  policy     generate: NetworkPolicies from recorded flows; validate: what candidate policies would
+             do to recorded flows (exit code 1 when a working flow would be newly denied).
 
 flowlens <command> --help shows a command's options.`;
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CommandIO) => number; usage: string }> = {
   verdicts: { run: runVerdicts, usage: VERDICTS_USAGE },
+  policy: { run: runPolicy, usage: POLICY_USAGE },
 };
 
 export function main(argv: readonly string[], io: CommandIO): number {

@@ -63,8 +63,11 @@ func BridgeAddresses() []string {
 	return out
 }
 
-// BridgeRoutes send pod, cloud and internet addresses from the host namespace to the bridge.
-var BridgeRoutes = []string{"198.18.0.0/16", "203.0.113.0/24", "198.51.100.0/24"}
+// BridgeRoutes send pod addresses from the host namespace to the bridge (node IPs are on it already).
+// The outside hosts' ranges are deliberately not routed from the host: pods reach those hosts over the
+// bridge, and the host's own view of 203.0.113.0/24 and 198.51.100.0/24 must stay as it was (a machine
+// may reach real services through them, as this one reaches its package registries).
+var BridgeRoutes = []string{"198.18.0.0/16"}
 
 // PodNamespace names the network namespace of a pod.
 func PodNamespace(namespace, pod string) string { return fmt.Sprintf("%s.%s", namespace, pod) }

@@ -78,6 +78,9 @@ interface Accumulator {
   rttUs: number;
 }
 
+/** An edge is as far-reaching as the farthest of its flows (one cross-zone pod pair makes it cross-zone). */
+const CATEGORY_RANK: Record<FlowCategory, number> = { 'intra-node': 0, 'intra-zone': 1, 'inter-zone': 2, 'cloud-service': 3, external: 3 };
+
 export function emptyCounters(): Counters {
   return { bytesToServer: 0, bytesToClient: 0, packetsToServer: 0, packetsToClient: 0, connections: 0, retransmits: 0, rto: 0, resets: 0, failedConnections: 0, rttUs: 0 };
 }
@@ -119,6 +122,9 @@ export function aggregate(flows: readonly EnrichedFlow[], options: AggregateOpti
         rttUs: 0,
       };
       edges.set(key, acc);
+    }
+    if (CATEGORY_RANK[f.category] > CATEGORY_RANK[acc.category]) {
+      acc.category = f.category;
     }
     const r = f.record;
     const side = acc.sides[r.observedAt];

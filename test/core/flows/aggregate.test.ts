@@ -36,6 +36,14 @@ suite('flow aggregation', () => {
     assert.equal(api.category, 'inter-zone');
   });
 
+  test('an edge takes the farthest category of its flows, whichever comes first', () => {
+    // web (node-a) -> db-0 (node-a) is intra-node; api (node-b, zone-b) -> db-0 crosses zones.
+    const mixed = enrich([record('198.18.1.10', '198.18.1.30', 5432), record('198.18.2.20', '198.18.1.30', 5432)]);
+    const edges = aggregate(mixed, { level: 'namespace' });
+    assert.deepEqual(edges.map((e) => [e.client.label, e.server.label, e.category]), [['shop', 'data', 'inter-zone']]);
+    assert.equal(aggregate([...mixed].reverse(), { level: 'namespace' })[0].category, 'inter-zone');
+  });
+
   test('pod level: the server side tells which backend answered; the client side adds only its own losses', () => {
     const edges = aggregate(flows, { level: 'pod', toMs: Date.parse('2026-11-21T10:00:04Z') });
     const byServer = Object.fromEntries(edges.filter((e) => e.client.label === 'shop/web-5d8f7-aaaaa' && e.port === 9090).map((e) => [e.server.label, e.totals]));
