@@ -9,6 +9,9 @@ import { decodeEndpointSlice, decodeNamespace, decodeNode, decodePod, decodeServ
 import { FlowEnricher } from '../src/core/flows/enrich';
 import { parseFlowsJsonl, type FlowRecord } from '../src/core/flows/flow-record';
 import { parseAwsIpRanges } from '../src/core/flows/cloud-ranges';
+import { must, timed, seeded } from './bench-support';
+
+const { random, int } = seeded(7);
 
 const NAMESPACES = 100;
 const PODS_PER_NAMESPACE = 50;
@@ -16,21 +19,7 @@ const WORKLOADS_PER_NAMESPACE = 10;
 const RECORDS = 200_000;
 const ROUNDS = 5;
 
-let seed = 7;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number) => Math.floor(random() * n);
 
-function must<T>(d: { ok: true; value: T } | { ok: false; errors: unknown }): T {
-  if (!d.ok) {
-    throw new Error(JSON.stringify(d.errors));
-  }
-  return d.value;
-}
 
 const podIp = (i: number) => `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 const serviceIp = (n: number, w: number) => `198.19.${128 + Math.floor((n * WORKLOADS_PER_NAMESPACE + w) / 250)}.${((n * WORKLOADS_PER_NAMESPACE + w) % 250) + 1}`;
@@ -102,11 +91,6 @@ const records: FlowRecord[] = Array.from({ length: RECORDS }, (_, k) => {
   };
 });
 
-function timed<T>(fn: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const result = fn();
-  return [result, Number(process.hrtime.bigint() - start) / 1e6];
-}
 
 console.log(`cluster: ${cluster.pods.length} pods, ${cluster.services.length} Services, ${cluster.namespaces.size} namespaces; ${RECORDS.toLocaleString('en-US')} distinct records`);
 const [enricher, buildMs] = timed(() => new FlowEnricher(cluster, { cloudRanges: ranges.ranges }));

@@ -19,28 +19,15 @@ import { generatePolicies } from '../src/core/policy/generate';
 import { decodeNetworkPolicy, type NetworkPolicy } from '../src/core/policy/network-policy';
 import { renderPoliciesYaml } from '../src/core/policy/policy-yaml';
 import { whatIf } from '../src/core/policy/what-if';
+import { must, seeded } from './bench-support';
+
+const { random, int, pick } = seeded(7);
 
 const RECORDS = 100_000;
 const WINDOW_MS = 5_000;
 const T0 = Date.parse('2026-11-21T10:00:00Z');
 
-let seed = 7;
-function random(): number {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(list: readonly T[]): T => list[int(list.length)];
 
-function must<T>(d: { ok: true; value: T } | { ok: false; errors: unknown }): T {
-  if (!d.ok) {
-    throw new Error(JSON.stringify(d.errors));
-  }
-  return d.value;
-}
 
 const RUNS = 3;
 

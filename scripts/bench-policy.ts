@@ -8,6 +8,9 @@ import { buildCluster } from '../src/core/kube/cluster';
 import { decodeNamespace, decodePod } from '../src/core/kube/decode';
 import { PolicyEngine, type PreparedProbe, type Probe } from '../src/core/policy/engine';
 import { decodeNetworkPolicy, type NetworkPolicy } from '../src/core/policy/network-policy';
+import { must, timed, seeded } from './bench-support';
+
+const { random, int, pick } = seeded(42);
 
 const NAMESPACES = 100;
 const PODS_PER_NAMESPACE = 50;
@@ -16,23 +19,7 @@ const APPS = 10;
 const PROBES = 200_000;
 const ROUNDS = 10;
 
-let seed = 42;
-function random(): number {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
-const int = (n: number) => Math.floor(random() * n);
 
-function must<T>(d: { ok: true; value: T } | { ok: false; errors: unknown }): T {
-  if (!d.ok) {
-    throw new Error(JSON.stringify(d.errors));
-  }
-  return d.value;
-}
 
 function syntheticCluster() {
   const objects = [];
@@ -97,11 +84,6 @@ function syntheticProbes(cluster: ReturnType<typeof syntheticCluster>): Probe[] 
   });
 }
 
-function timed<T>(fn: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const result = fn();
-  return [result, Number(process.hrtime.bigint() - start) / 1e6];
-}
 
 const cluster = syntheticCluster();
 const policies = syntheticPolicies();
