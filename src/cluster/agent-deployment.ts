@@ -94,7 +94,10 @@ export async function deployAgent(kc: KubeConfig, options: DeployOptions): Promi
   for (;;) {
     const progress = await rolloutProgress(kc);
     options.onProgress?.(progress);
-    if (progress.desired > 0 && progress.updated === progress.desired && progress.ready === progress.desired) {
+    // The DaemonSet's status can lag its pods: done means the status agrees AND every node's agent pod
+    // is ready with the requested image.
+    const podsDone = progress.nodes.length > 0 && progress.nodes.every((n) => n.ready && n.image === options.image);
+    if (progress.desired > 0 && progress.updated === progress.desired && progress.ready === progress.desired && podsDone) {
       return progress;
     }
     throwIfAborted(options.signal, 'the agent objects are applied and the rollout goes on in the cluster');
