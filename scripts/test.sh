@@ -76,7 +76,9 @@ if [ -n "$sandbox_cmd" ]; then
 fi
 
 echo "=== typescript (mocha)"
+compiled=1
 if [ "$built" = 0 ] && npm run --silent compile-tests; then
+  compiled=0
   node out/test/run-mocha.js || true
 fi
 [ -f "$results/ts.json" ] || echo '{"suite":"typescript","passed":0,"failed":1}' >"$results/ts.json"
@@ -85,7 +87,7 @@ fi
 # Chromium. FLOWLENS_SANDBOX_KUBECONFIG, exported above when the sandbox is up, reaches the tests through
 # code-server's environment.
 echo "=== vscode (extension host in code-server)"
-if [ "$built" = 0 ] && [ -f out/test/vscode/run-in-code-server.js ] && code_server=$(bash scripts/code-server.sh | tail -n 1); then
+if [ "$compiled" = 0 ] && code_server=$(bash scripts/code-server.sh | tail -n 1); then
   FLOWLENS_CODE_SERVER=$code_server node out/test/vscode/run-in-code-server.js || true
 fi
 [ -f "$results/vscode.json" ] || echo '{"suite":"vscode","passed":0,"failed":1}' >"$results/vscode.json"

@@ -9,7 +9,6 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { HostMessage, WebviewMessage } from '../../../src/core/view/protocol';
 import type { PageGlobals } from './page-globals';
 
-
 export const CHROMIUM = process.env.FLOWLENS_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -33,7 +32,14 @@ export interface Browser {
 
 export async function launchBrowser(viewport = { width: 1400, height: 900 }): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'flowlens-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    // Chromium's crash-report database and caches follow XDG: keep them in the throwaway profile, not ~.
+    env: { ...process.env, XDG_CONFIG_HOME: join(profile, 'xdg-config'), XDG_CACHE_HOME: join(profile, 'xdg-cache') },
+  });
   // Only loopback: anything else the page tries is refused.
   await context.route(/^(?!http:\/\/127\.0\.0\.1[:/]).*/, (route) => route.abort());
   return {
