@@ -25,24 +25,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium';
 import type { VscodeSuiteResult } from './index';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
 const ARTIFACTS = join(REPO_ROOT, 'out/test-artifacts/vscode');
-const CHROMIUM = process.env.FLOWLENS_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--no-pings',
-];
 const TIMEOUT_MS = Number(process.env.FLOWLENS_VSCODE_TIMEOUT ?? 300) * 1000;
 
 function log(message: string): void {

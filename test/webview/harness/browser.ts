@@ -8,22 +8,8 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { HostMessage, WebviewMessage } from '../../../src/core/view/protocol';
 import type { PageGlobals } from './page-globals';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../chromium';
 
-export const CHROMIUM = process.env.FLOWLENS_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--metrics-recording-only',
-  '--no-pings',
-];
 
 export interface Browser {
   readonly context: BrowserContext;
