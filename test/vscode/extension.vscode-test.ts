@@ -6,25 +6,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as vscode from 'vscode';
+import { eventually } from './workbench';
 import { COMMANDS } from '../../src/extension/command-ids';
 
 const EXTENSION_ID = 'flowlens.flowlens';
 const REPO_ROOT = resolve(__dirname, '../../..');
 
-/** Polls until `probe` returns a value (not undefined), or fails naming what was awaited. */
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 suite('extension host: FlowLens loads', () => {
   test('this repository is the development extension', () => {

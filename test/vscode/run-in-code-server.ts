@@ -23,7 +23,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../chromium';
 import type { VscodeSuiteResult } from './index';
@@ -290,7 +290,31 @@ async function main(): Promise<number> {
         // not started yet
       }
     };
-    const tail = setInterval(printProgress, 250);
+    // Tests ask for screenshots of the live workbench by writing <result>.shot-<name>; the file goes once taken.
+    let shooting = false;
+    const takeRequestedScreenshots = (): void => {
+      if (shooting) {
+        return;
+      }
+      const prefix = `${basename(resultFile)}.shot-`;
+      const request = readdirSync(dirname(resultFile)).find((f) => f.startsWith(prefix));
+      if (!request) {
+        return;
+      }
+      shooting = true;
+      const name = request.slice(prefix.length).replace(/[^\w.-]/g, '_');
+      void page
+        .screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+        .then(() => log(`screenshot ${name}.png`), (e: unknown) => log(`screenshot ${name} failed: ${String(e)}`))
+        .finally(() => {
+          rmSync(join(dirname(resultFile), request), { force: true });
+          shooting = false;
+        });
+    };
+    const tail = setInterval(() => {
+      printProgress();
+      takeRequestedScreenshots();
+    }, 250);
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([
       exitCodeArrived,
