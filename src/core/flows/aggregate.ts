@@ -95,13 +95,13 @@ export function aggregate(flows: readonly EnrichedFlow[], options: AggregateOpti
   );
   const answeredBy = options.level === 'pod' ? serverSideIndex(selected) : undefined;
   for (const f of selected) {
-    const client = end(f.client, options.level);
-    let server = end(f.server, options.level);
+    const client = edgeEnd(f.client, options.level);
+    let server = edgeEnd(f.server, options.level);
     let volume = true;
     if (answeredBy && f.record.observedAt === 'client' && f.server.pods.length > 1) {
       const backend = busiestBackend(answeredBy, f);
       if (backend) {
-        server = end({ ...f.server, pods: [backend] }, 'pod');
+        server = edgeEnd({ ...f.server, pods: [backend] }, 'pod');
         volume = false;
       }
     }
@@ -232,7 +232,8 @@ export function topTalkers(edges: readonly Edge[], by: 'bytes' | 'loss', n: numb
     .slice(0, n);
 }
 
-function end(peer: FlowPeer, level: AggregationLevel): EdgeEnd {
+/** The end an edge has for this peer at a level: its id (the key of aggregation), kind, namespace and label. */
+export function edgeEnd(peer: FlowPeer, level: AggregationLevel): EdgeEnd {
   if (peer.kind === 'cloud-service') {
     return { id: `cloud:${peer.cloudService}`, kind: peer.kind, label: peer.cloudService ?? peer.ip };
   }

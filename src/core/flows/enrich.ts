@@ -8,10 +8,11 @@
  * Built once per snapshot (indexes by IP and by Service), then cheap per record.
  */
 import type { Cluster } from '../kube/cluster';
-import type { EndpointSlice, Pod, Service, Workload } from '../kube/objects';
+import type { EndpointSlice, Pod, Service } from '../kube/objects';
 import { selectorMatches } from '../kube/selector';
+import { WorkloadResolver, type WorkloadId } from '../kube/workloads';
 import type { CloudRanges } from './cloud-ranges';
-import type { EnrichedFlow, FlowPeer, WorkloadId } from './enriched-flow';
+import type { EnrichedFlow, FlowPeer } from './enriched-flow';
 import type { FlowCategory, FlowProtocol, FlowRecord } from './flow-record';
 
 export interface EnrichOptions {
@@ -37,8 +38,7 @@ export class FlowEnricher {
   private readonly zoneOfNode = new Map<string, string>();
   private readonly hostPodsByNode = new Map<string, Pod[]>();
   private readonly services = new Map<string, ServiceTarget>(); // "ip|port|protocol"
-  private readonly workloads = new Map<string, Workload>(); // "Kind ns/name"
-  private readonly workloadOfPod = new Map<Pod, WorkloadId>();
+  private readonly workloads: WorkloadResolver;
   // Peers are immutable and depend only on the pod or the address: built once, shared by records.
   private readonly podPeers = new Map<Pod, FlowPeer>();
   private readonly addressPeers = new Map<string, FlowPeer>();
@@ -48,9 +48,7 @@ export class FlowEnricher {
     private readonly cluster: Cluster,
     private readonly options: EnrichOptions = {},
   ) {
-    for (const w of cluster.workloads) {
-      this.workloads.set(`${w.kind} ${w.namespace}/${w.name}`, w);
-    }
+    this.workloads = new WorkloadResolver(cluster);
     for (const pod of cluster.pods) {
       this.podByName.set(`${pod.namespace}/${pod.name}`, pod);
       if (pod.hostNetwork) {
@@ -215,34 +213,9 @@ export class FlowEnricher {
     return best;
   }
 
-  /** The workload that owns a pod, walking controller owner references up to the top. */
+  /** The workload that owns a pod (see WorkloadResolver). */
   workloadOf(pod: Pod): WorkloadId {
-    const cached = this.workloadOfPod.get(pod);
-    if (cached) {
-      return cached;
-    }
-    let id: WorkloadId = { kind: 'Pod', namespace: pod.namespace, name: pod.name };
-    let owners = pod.owners;
-    for (let depth = 0; depth < 5; depth++) {
-      const owner = owners.find((o) => o.controller) ?? owners[0];
-      if (!owner) {
-        break;
-      }
-      id = { kind: owner.kind, namespace: pod.namespace, name: owner.name };
-      const object = this.workloads.get(`${owner.kind} ${pod.namespace}/${owner.name}`);
-      if (object) {
-        owners = object.owners;
-        continue;
-      }
-      // Without the ReplicaSet object, its name is "<deployment>-<pod-template-hash>" (the controller's convention).
-      const hash = pod.labels.get('pod-template-hash');
-      if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
-        id = { kind: 'Deployment', namespace: pod.namespace, name: owner.name.slice(0, -hash.length - 1) };
-      }
-      break;
-    }
-    this.workloadOfPod.set(pod, id);
-    return id;
+    return this.workloads.workloadOf(pod);
   }
 
   private categorize(client: FlowPeer, server: FlowPeer): FlowCategory {

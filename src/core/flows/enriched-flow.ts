@@ -5,15 +5,12 @@
  * where the container port has one, by name. This is what aggregation, generation and what-if read.
  */
 import type { Pod } from '../kube/objects';
+import type { WorkloadId } from '../kube/workloads';
 import type { FlowCategory, FlowProtocol, FlowRecord } from './flow-record';
 
 export type PeerKind = 'pod' | 'node' | 'cloud-service' | 'external';
 
-export interface WorkloadId {
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
-}
+export type { WorkloadId } from '../kube/workloads';
 
 export interface FlowPeer {
   /** The address the flow was seen with (for a client that dialled a Service: the ClusterIP on the server side). */

@@ -21,7 +21,7 @@
 import type { Cluster } from '../kube/cluster';
 import type { Pod, Protocol, Workload } from '../kube/objects';
 import { formatSelector, selectorMatches, type Labels, type LabelSelector } from '../kube/selector';
-import { FlowEnricher } from '../flows/enrich';
+import { WorkloadResolver } from '../kube/workloads';
 import type { EnrichedFlow, FlowPeer, WorkloadId } from '../flows/enriched-flow';
 import { networkOf, parseCidr, parseIp, type IpAddress } from '../net/ip';
 import { decodeNetworkPolicy, NETWORK_POLICY_API_VERSION, type NetworkPolicy } from './network-policy';
@@ -158,10 +158,10 @@ export function isFailedOnly(flow: EnrichedFlow): boolean {
 
 /**
  * Pods, workloads and stable selectors of a cluster, as generation and what-if need them. Workloads are
- * resolved as the enricher resolves them; the flows' own attributions win where they name a pod exactly.
+ * resolved as enrichment resolves them (WorkloadResolver); the flows' own attributions win where they name a pod exactly.
  */
 export class WorkloadIndex {
-  private enricher: FlowEnricher | undefined;
+  private resolver: WorkloadResolver | undefined;
   private readonly fromFlows = new Map<Pod, WorkloadId>();
   private readonly objects = new Map<string, Workload>();
   private readonly byNamespace = new Map<string, Map<string, { id: WorkloadId; pods: Pod[] }>>();
@@ -184,8 +184,8 @@ export class WorkloadIndex {
   }
 
   workloadOf(pod: Pod): WorkloadId {
-    // The enricher resolves owner chains as enrichment does; built on first need (it indexes every Service).
-    return this.fromFlows.get(pod) ?? (this.enricher ??= new FlowEnricher(this.cluster)).workloadOf(pod);
+    // Owner chains resolved as enrichment resolves them.
+    return this.fromFlows.get(pod) ?? (this.resolver ??= new WorkloadResolver(this.cluster)).workloadOf(pod);
   }
 
   /** The workloads of a namespace with their (non-host-network) pods. */

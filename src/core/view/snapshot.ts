@@ -5,9 +5,9 @@
  *
  * The edges are `aggregate()`'s, unchanged, so the map shows the same figures as the CLI and the policy
  * engine read. Endpoint details are collected by computing, per flow, the same ids `aggregate()` gives
- * its ends (`endpointIdOf`, kept in step with aggregate.ts by a test).
+ * its ends (`endpointIdOf`, aggregate.ts's own `edgeEnd`).
  */
-import { aggregate, type Edge, type EdgeEnd } from '../flows/aggregate';
+import { aggregate, edgeEnd, type Edge, type EdgeEnd } from '../flows/aggregate';
 import type { EnrichedFlow, FlowPeer } from '../flows/enriched-flow';
 import type { EdgeView, EndpointView, TimeWindow, ViewSnapshot } from './protocol';
 import { TIME_WINDOW_MS } from './protocol';
@@ -21,24 +21,9 @@ export interface SnapshotOptions {
   readonly namespaces?: readonly string[];
 }
 
-/** The id `aggregate()` gives this peer at pod or workload level (see `end` in aggregate.ts). */
+/** The id `aggregate()` gives this peer at pod or workload level. */
 export function endpointIdOf(peer: FlowPeer, level: 'pod' | 'workload'): string {
-  if (peer.kind === 'cloud-service') {
-    return `cloud:${peer.cloudService}`;
-  }
-  if (peer.kind === 'external') {
-    return `ip:${peer.ip}`;
-  }
-  if (peer.kind === 'node' && !peer.workload) {
-    return `node:${peer.node}`;
-  }
-  if (level === 'pod' && peer.pods.length === 1) {
-    return `pod:${peer.pods[0].namespace}/${peer.pods[0].name}`;
-  }
-  if (peer.workload) {
-    return `wl:${peer.workload.kind}/${peer.workload.namespace}/${peer.workload.name}`;
-  }
-  return `svc:${peer.service?.namespace}/${peer.service?.name}`;
+  return edgeEnd(peer, level).id;
 }
 
 interface Details {
