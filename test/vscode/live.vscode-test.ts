@@ -52,10 +52,11 @@ suite('extension host: a live cluster (sandbox)', function () {
     for (const ns of ['ui', 'catalog', 'carts', 'orders', 'checkout', 'gallery', 'kube-system', 'flowlens-system']) {
       assert.ok(namespaces.includes(ns), `namespace ${ns} in the tree (${namespaces.join(', ')})`);
     }
-    const ui = await eventually('traffic of ui/ui', () => {
+    // Right after the deploy the agents have reported only some of ui's peers: wait for them all.
+    const ui = await eventually('traffic of ui/ui to its peers', () => {
       api.tree.refresh();
       const t = api.tree.traffic('wl:Deployment/ui/ui');
-      return t && t.bytes > 0 && t.flows > 0 ? t : undefined;
+      return t && t.bytes > 0 && t.flows >= 3 ? t : undefined;
     });
     assert.ok(ui.flows >= 3, `ui talks to catalog, carts, checkout and DNS (${ui.flows} edges)`);
     const workloads = api.tree.getChildren({ type: 'namespace', name: 'ui' });
