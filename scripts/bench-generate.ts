@@ -19,13 +19,11 @@ import { generatePolicies } from '../src/core/policy/generate';
 import { decodeNetworkPolicy, type NetworkPolicy } from '../src/core/policy/network-policy';
 import { renderPoliciesYaml } from '../src/core/policy/policy-yaml';
 import { whatIf } from '../src/core/policy/what-if';
-import { must, seeded } from './bench-support';
+import { must, seeded, syntheticRecord } from './bench-support';
 
 const { random, int, pick } = seeded(7);
 
 const RECORDS = 100_000;
-const WINDOW_MS = 5_000;
-const T0 = Date.parse('2026-11-21T10:00:00Z');
 
 
 
@@ -65,31 +63,6 @@ function timed<T>(fn: () => T): [T, number] {
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   lastCpuMs = mainThreadCpuMs() - cpu;
   return [result, wall];
-}
-
-function record(client: string, server: string, port: number, protocol: 'TCP' | 'UDP', window: number): FlowRecord {
-  const start = new Date(T0 + window * WINDOW_MS).toISOString();
-  const end = new Date(T0 + (window + 1) * WINDOW_MS).toISOString();
-  return {
-    v: 1,
-    start,
-    end,
-    node: 'node-0',
-    protocol,
-    client: { ip: client },
-    server: { ip: server, port },
-    observedAt: 'client',
-    bytesToServer: 100 + int(10_000),
-    bytesToClient: 100 + int(100_000),
-    packetsToServer: 10,
-    packetsToClient: 20,
-    connections: protocol === 'TCP' ? 1 + int(5) : 0,
-    retransmits: 0,
-    rto: 0,
-    rttUs: 300,
-    resets: 0,
-    failedConnections: 0,
-  };
 }
 
 interface Built {
@@ -190,7 +163,7 @@ function recording(built: Built, clients: Built['workloads'], edgesPerClient: nu
   const records: FlowRecord[] = [];
   for (let i = 0; records.length < RECORDS; i++) {
     const [c, s, port, protocol] = edges[i % edges.length];
-    records.push(record(c, s, port, protocol, Math.floor(i / edges.length)));
+    records.push(syntheticRecord(int, c, s, port, protocol, Math.floor(i / edges.length)));
   }
   return records;
 }

@@ -1,4 +1,5 @@
-/** Helpers shared by the benchmark scripts: a seeded generator (runs are comparable), decoding, timing. */
+/** Helpers shared by the benchmark scripts: a seeded generator (runs are comparable), synthetic flow records, decoding, timing. */
+import type { FlowRecord } from '../src/core/flows/flow-record';
 
 /** mulberry32: small, fast and good enough to spread synthetic objects; the same seed gives the same run. */
 export function seeded(seed: number) {
@@ -27,4 +28,31 @@ export function timed<T>(fn: () => T): [T, number] {
   const start = process.hrtime.bigint();
   const result = fn();
   return [result, Number(process.hrtime.bigint() - start) / 1e6];
+}
+
+export const SYNTHETIC_T0 = Date.parse('2026-11-21T10:00:00Z');
+export const SYNTHETIC_WINDOW_MS = 5_000;
+
+/** One client-side record of agent window `window` (5 s windows from SYNTHETIC_T0), with random byte counts from `int`. */
+export function syntheticRecord(int: (n: number) => number, client: string, server: string, port: number, protocol: 'TCP' | 'UDP', window: number): FlowRecord {
+  return {
+    v: 1,
+    start: new Date(SYNTHETIC_T0 + window * SYNTHETIC_WINDOW_MS).toISOString(),
+    end: new Date(SYNTHETIC_T0 + (window + 1) * SYNTHETIC_WINDOW_MS).toISOString(),
+    node: 'node-0',
+    protocol,
+    client: { ip: client },
+    server: { ip: server, port },
+    observedAt: 'client',
+    bytesToServer: 100 + int(10_000),
+    bytesToClient: 100 + int(100_000),
+    packetsToServer: 10,
+    packetsToClient: 20,
+    connections: protocol === 'TCP' ? 1 + int(5) : 0,
+    retransmits: 0,
+    rto: 0,
+    rttUs: 300,
+    resets: 0,
+    failedConnections: 0,
+  };
 }

@@ -251,6 +251,9 @@ export class App {
             this.map.reveal({ node });
           }
         }
+        if (m.query !== undefined) {
+          this.table.update({ query: m.query });
+        }
         return;
     }
   }

@@ -7,12 +7,11 @@ import { basename } from 'node:path';
 import type { Cluster } from '../core/kube/cluster';
 import { enrichFlows } from '../core/flows/enrich';
 import { parseAwsIpRanges, type CloudRanges } from '../core/flows/cloud-ranges';
-import type { EnrichedFlow, WorkloadId } from '../core/flows/enriched-flow';
+import type { EnrichedFlow } from '../core/flows/enriched-flow';
 import { parseFlowsJsonl, type FlowRecord } from '../core/flows/flow-record';
 import {
   AGGREGATION_POLICY,
-  describeWorkload,
-  formatBytes,
+  describeScope,
   formatTime,
   generatePolicies,
   WorkloadIndex,
@@ -21,6 +20,7 @@ import {
 } from '../core/policy/generate';
 import { renderPoliciesYaml } from '../core/policy/policy-yaml';
 import { whatIf, WhatIfError, type FlowGroup, type WhatIfReport } from '../core/policy/what-if';
+import { formatWhatIfReport } from '../core/policy/what-if-report';
 import { parseOptions } from './args';
 import { CliError } from './cli-error';
 import { loadInputs, readTextFile } from './manifest-files';
@@ -36,6 +36,7 @@ generate: NetworkPolicies that allow exactly the recorded traffic, as YAML on st
   --direction <d>         ingress, egress or both (default both).
   --combine               One policy per workload with both directions, instead of one per direction.
   --default-deny          A default-deny policy per namespace, unless it would deny a recorded flow.
+  --dns                   Every egress policy allows DNS to the cluster DNS, even where no lookup was recorded.
   --aggregate-cidrs       Replace recorded external addresses sharing a /24 (/64) by their smallest common CIDR.
   --cloud-ranges <file>   AWS ip-ranges.json, to name cloud-service addresses (S3, DYNAMODB, ...).
 
@@ -103,6 +104,7 @@ function runGenerate(args: readonly string[], io: CommandIO): number {
       combine: { type: 'boolean' },
       'default-deny': { type: 'boolean' },
       'aggregate-cidrs': { type: 'boolean' },
+      dns: { type: 'boolean' },
     },
     'policy generate',
   );
@@ -122,6 +124,7 @@ function runGenerate(args: readonly string[], io: CommandIO): number {
     combine: opts.combine,
     defaultDeny: opts['default-deny'],
     aggregateCidrs: opts['aggregate-cidrs'],
+    dns: opts.dns,
   });
   if (!opts.quiet) {
     for (const note of [...notes, ...result.notes]) {
@@ -191,7 +194,7 @@ function runValidate(args: readonly string[], io: CommandIO): number {
   if (output === 'json') {
     io.stdout(JSON.stringify(jsonReport(report), null, 2));
   } else {
-    io.stdout(textReport(report));
+    io.stdout(formatWhatIfReport(report));
   }
   return report.newlyDenied.length > 0 ? 1 : 0;
 }
@@ -262,28 +265,17 @@ function resolveScope(cluster: Cluster, flows: readonly EnrichedFlow[], index: W
   return { kind: 'workloads', workloads: matches };
 }
 
-function describeScope(scope: GenerateScope): string {
-  switch (scope.kind) {
-    case 'all':
-      return 'every workload in the flows';
-    case 'namespace':
-      return `namespace ${scope.namespace}`;
-    case 'workloads':
-      return scope.workloads.map((w: WorkloadId) => describeWorkload(w)).join(', ');
-  }
-}
-
 function timeSpan(records: readonly FlowRecord[]): string {
   const starts = records.map((r) => Date.parse(r.start));
   const ends = records.map((r) => Date.parse(r.end));
   return `${formatTime(Math.min(...starts))} to ${formatTime(Math.max(...ends))}`;
 }
 
-/** "90s", "15m", "1h", "1h30m" */
-function parseDuration(text: string): number {
+/** "90s", "15m", "1h", "1h30m"; `option` names the command and option in the error. */
+export function parseDuration(text: string, option = 'policy validate: --window'): number {
   const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
   if (!m || text === '' || (!m[1] && !m[2] && !m[3])) {
-    throw new CliError(`policy validate: --window "${text}" must be a duration such as 5m, 15m, 1h or 1h30m`, 2);
+    throw new CliError(`${option} "${text}" must be a duration such as 5m, 15m, 1h or 1h30m`, 2);
   }
   return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
 }
@@ -312,66 +304,4 @@ function jsonReport(r: WhatIfReport): unknown {
     groups: r.groups.map(group),
     notes: r.notes,
   };
-}
-
-function textReport(r: WhatIfReport): string {
-  const lines: string[] = [];
-  const list = (ids: readonly string[]) => (ids.length > 0 ? ids.join(', ') : 'none');
-  lines.push(`Policies: added ${list(r.policies.added)}; changed ${list(r.policies.changed)}; removed ${list(r.policies.removed)}.`);
-  lines.push(`Flows: ${r.flows} records, ${formatTime(r.firstSeenMs!)} to ${formatTime(r.lastSeenMs!)}, in ${r.groups.length} groups (client, server, port).`);
-  lines.push(`Verdicts: ${r.counts.allowedBefore} allowed before, ${r.counts.allowedAfter} after; ${r.counts.newlyDenied} newly denied, ${r.counts.newlyAllowed} newly allowed.`);
-  const section = (title: string, groups: readonly FlowGroup[], verdict: string) => {
-    if (groups.length === 0) {
-      return;
-    }
-    lines.push('', `${title} (${groups.length}):`);
-    for (const g of groups) {
-      lines.push(`  ${verdict}  ${g.client.label} -> ${g.server.label} on ${portText(g)}`);
-      lines.push(`         ${evidenceText(g)}`);
-      if (g.services.length > 0) {
-        lines.push(`         via Service ${g.services.join(', ')}`);
-      }
-      if (g.backends > 1 && g.newlyDeniedBackends.length > 0) {
-        lines.push(`         denied backends: ${g.newlyDeniedBackends.join(', ')} (of ${g.backends})`);
-      }
-      if (g.explanation) {
-        lines.push(`         ${g.explanation}`);
-      }
-    }
-  };
-  section('Newly denied: working flows these policies would break', r.newlyDenied, 'DENY ');
-  section('Newly denied attempts (only connections that never succeeded; not counted as breaking)', r.newlyDeniedAttempts, 'DENY ');
-  section('Newly allowed', r.newlyAllowed, 'ALLOW');
-  section('Already denied by the policies in force, yet observed working', r.deniedBefore, 'DENY ');
-  if (r.unusedRules.length > 0) {
-    lines.push('', `Rules no observed flow uses (${r.unusedRules.length}):`);
-    r.unusedRules.forEach((u) => lines.push(`  ${u.policy} ${u.rule}: ${u.description}`));
-  }
-  if (r.selectsNothing.length > 0) {
-    lines.push('', `Policies that select no pod: ${r.selectsNothing.join(', ')}`);
-  }
-  if (r.newlyIsolated.length > 0) {
-    lines.push('', `Pods that become isolated (${r.newlyIsolated.length}):`);
-    r.newlyIsolated.forEach((c) => lines.push(`  ${c.pod} (${describeWorkload(c.workload)}): ${c.direction}, by ${c.by.join(', ')}`));
-  }
-  if (r.noLongerIsolated.length > 0) {
-    lines.push('', `Pods no longer isolated (${r.noLongerIsolated.length}):`);
-    r.noLongerIsolated.forEach((c) => lines.push(`  ${c.pod} (${describeWorkload(c.workload)}): ${c.direction}`));
-  }
-  lines.push(
-    '',
-    r.newlyDenied.length > 0
-      ? `FAIL: ${r.newlyDenied.length} group(s) of working flows would be newly denied.`
-      : 'PASS: no working flow would be newly denied.',
-  );
-  return lines.join('\n');
-}
-
-function portText(g: FlowGroup): string {
-  return `${g.port}/${g.protocol}${g.portName ? ` (${g.portName})` : ''}`;
-}
-
-function evidenceText(g: FlowGroup): string {
-  const e = g.evidence;
-  return `${e.records} flow record${e.records === 1 ? '' : 's'}, ${formatBytes(e.bytes)}, ${e.connections} connection${e.connections === 1 ? '' : 's'}${e.failedConnections > 0 ? ` (${e.failedConnections} failed)` : ''}, first seen ${formatTime(e.firstSeenMs)}, last seen ${formatTime(e.lastSeenMs)}`;
 }

@@ -29,7 +29,11 @@ export interface AgentConnection {
 }
 
 export interface AgentStreamsOptions {
-  readonly onRecords: (records: FlowRecord[], node: string) => void;
+  /**
+   * `lines` holds each record's JSON text as the agent sent it, for recordings that keep fields this
+   * version does not read (records fetched after a reconnect are re-serialised: same fields, same order).
+   */
+  readonly onRecords: (records: FlowRecord[], node: string, lines: string[]) => void;
   readonly onState?: (connection: AgentConnection) => void;
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -66,22 +70,28 @@ class Connection {
     try {
       const port = await this.forward();
       if (this.lastEnd) {
-        this.deliver(await fetchJson(port, `/v1/flows?since=${encodeURIComponent(this.lastEnd)}`));
+        const missed = await fetchJson(port, `/v1/flows?since=${encodeURIComponent(this.lastEnd)}`);
+        this.deliver(missed.records, missed.lines);
       }
       this.response = await request(port, '/v1/flows/stream');
       this.setState('streaming');
       this.backoff = this.options.backoffMs ?? 1000;
       const lines = createInterface({ input: this.response });
+      // readline re-emits its input's errors; the response's own 'error' handler below reconnects.
+      lines.on('error', () => undefined);
       let batch: FlowRecord[] = [];
+      let batchLines: string[] = [];
       let flush: ReturnType<typeof setTimeout> | undefined;
       const deliver = () => {
-        this.deliver(batch);
+        this.deliver(batch, batchLines);
         batch = [];
+        batchLines = [];
       };
       lines.on('line', (line) => {
         const parsed = parseFlowRecord(safeJson(line));
         if (parsed.ok) {
           batch.push(parsed.record);
+          batchLines.push(line);
         }
         // The agent writes a window's records at once: deliver when the burst is over.
         clearTimeout(flush);
@@ -93,6 +103,12 @@ class Connection {
         this.retry('the agent closed the stream');
       });
       this.response.on('error', (e) => this.retry(e.message));
+      // A stream cut without 'end' or 'error' (its tunnel destroyed) still closes.
+      this.response.on('close', () => {
+        if (this.state === 'streaming') {
+          this.retry('the stream closed');
+        }
+      });
     } catch (e) {
       this.retry(e instanceof Error ? e.message : String(e));
     }
@@ -109,8 +125,9 @@ class Connection {
     this.setState('down', 'the agent pod is gone');
   }
 
-  private deliver(records: FlowRecord[]): void {
-    const fresh = this.lastEnd ? records.filter((r) => r.end > this.lastEnd!) : records;
+  private deliver(records: FlowRecord[], lines: string[]): void {
+    const keep = records.map((r) => !this.lastEnd || r.end > this.lastEnd);
+    const fresh = records.filter((_, i) => keep[i]);
     if (fresh.length === 0) {
       return;
     }
@@ -120,7 +137,7 @@ class Connection {
         this.lastEnd = r.end;
       }
     }
-    this.options.onRecords(fresh, this.node);
+    this.options.onRecords(fresh, this.node, lines.filter((_, i) => keep[i]));
   }
 
   /** A loopback listener whose every connection is port-forwarded to the agent's flow API. */
@@ -140,6 +157,12 @@ class Connection {
             socket.on('close', () => {
               this.tunnels.delete(tunnel);
               tunnel.close();
+            });
+            // The library leaves the local socket open when the tunnel drops (API server gone): end it, so
+            // that the stream on it fails and reconnects instead of waiting forever.
+            tunnel.on('close', () => {
+              this.error = 'the port-forward tunnel closed';
+              socket.destroy();
             });
           }
         },
@@ -262,14 +285,22 @@ function request(port: number, path: string): Promise<IncomingMessage> {
   });
 }
 
-async function fetchJson(port: number, path: string): Promise<FlowRecord[]> {
+async function fetchJson(port: number, path: string): Promise<{ records: FlowRecord[]; lines: string[] }> {
   const res = await request(port, path);
   let body = '';
   for await (const chunk of res) {
     body += chunk;
   }
-  const flows = (safeJson(body) as { flows?: unknown[] } | undefined)?.flows ?? [];
-  return flows.map((f) => parseFlowRecord(f)).flatMap((p) => (p.ok ? [p.record] : []));
+  const records: FlowRecord[] = [];
+  const lines: string[] = [];
+  for (const flow of (safeJson(body) as { flows?: unknown[] } | undefined)?.flows ?? []) {
+    const parsed = parseFlowRecord(flow);
+    if (parsed.ok) {
+      records.push(parsed.record);
+      lines.push(JSON.stringify(flow));
+    }
+  }
+  return { records, lines };
 }
 
 function safeJson(text: string): unknown {

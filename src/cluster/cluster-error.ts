@@ -66,6 +66,14 @@ export function toClusterError(e: unknown, action: string, who: ClusterIdentity 
       'Check that the cluster is running and the kubeconfig points at it; FlowLens retries by itself',
     );
   }
+  // A watch cut off mid-stream (node-fetch's "Premature close"): the API server went away while we listened.
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || (e instanceof Error && e.message === 'Premature close')) {
+    return new ClusterError(
+      `cannot ${action}: lost the connection to the API server${where}`,
+      'unreachable',
+      'Check that the cluster is running; FlowLens reconnects by itself when it is back',
+    );
+  }
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return new ClusterError(`cannot ${action}: the API server's TLS certificate is not trusted${where} (${code})`, 'unreachable', 'Check certificate-authority in the kubeconfig');
   }
@@ -81,11 +89,24 @@ function statusCode(e: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The message of a metav1.Status body, when the API server sent one. */
-function apiStatusMessage(e: unknown): string | undefined {
+/** The metav1.Status body of a failed call (details.causes carry field paths for 422 and 409). */
+export interface ApiStatus {
+  readonly message?: string;
+  readonly details?: {
+    readonly kind?: string;
+    readonly causes?: readonly { readonly reason?: string; readonly message?: string; readonly field?: string }[];
+  };
+}
+
+/** The metav1.Status body, when the API server sent one. */
+export function apiStatus(e: unknown): ApiStatus | undefined {
   const body = (e as { body?: unknown })?.body;
   const parsed = typeof body === 'string' ? safeJson(body) : body;
-  const message = (parsed as { message?: unknown })?.message;
+  return parsed !== null && typeof parsed === 'object' ? (parsed as ApiStatus) : undefined;
+}
+
+function apiStatusMessage(e: unknown): string | undefined {
+  const message = apiStatus(e)?.message;
   return typeof message === 'string' ? message : undefined;
 }
 

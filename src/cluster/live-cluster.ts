@@ -5,12 +5,13 @@
  * resolve to the pod that had the address then. After a watch error an informer restarts with backoff
  * (a relist resyncs it); errors are reported once per change of state, classified.
  */
-import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, makeInformer, NetworkingV1Api, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, makeInformer, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { buildCluster, type Cluster } from '../core/kube/cluster';
 import { decoderFor, type ClusterObject } from '../core/kube/decode';
 import type { Pod } from '../core/kube/objects';
 import { toClusterError, type ClusterError } from './cluster-error';
 import { identityOf } from './kubeconfig';
+import { requestJson } from './raw-api';
 
 interface ResourceSpec {
   readonly name: string;
@@ -20,7 +21,8 @@ interface ResourceSpec {
   readonly list: (kc: KubeConfig) => () => Promise<{ items: KubernetesObject[] }>;
 }
 
-const RESOURCES: readonly ResourceSpec[] = [
+/** What the live model watches; cluster snapshots list the same. */
+export const RESOURCES: readonly ResourceSpec[] = [
   { name: 'namespaces', path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace', list: (kc) => () => kc.makeApiClient(CoreV1Api).listNamespace() },
   { name: 'pods', path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', list: (kc) => () => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces() },
   { name: 'nodes', path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node', list: (kc) => () => kc.makeApiClient(CoreV1Api).listNode() },
@@ -37,7 +39,8 @@ const RESOURCES: readonly ResourceSpec[] = [
     path: '/apis/networking.k8s.io/v1/networkpolicies',
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    list: (kc) => () => kc.makeApiClient(NetworkingV1Api).listNetworkPolicyForAllNamespaces(),
+    // Raw JSON: the typed client renames a rule's `from` to `_from`, which the decoder rightly rejects.
+    list: (kc) => async () => (await requestJson(kc, { method: 'GET', path: '/apis/networking.k8s.io/v1/networkpolicies' })) as { items: KubernetesObject[] },
   },
   { name: 'deployments', path: '/apis/apps/v1/deployments', apiVersion: 'apps/v1', kind: 'Deployment', list: (kc) => () => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces() },
   { name: 'replicasets', path: '/apis/apps/v1/replicasets', apiVersion: 'apps/v1', kind: 'ReplicaSet', list: (kc) => () => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces() },

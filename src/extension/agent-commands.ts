@@ -95,7 +95,7 @@ export async function agentStatusCommand(ctx: AgentCommandContext, args?: { quie
   }
   try {
     const status = await agentStatus(session.kubeConfig);
-    const streams = new Map(session.agents.status().map((c) => [c.node, c]));
+    const streams = new Map(session.streams.status().map((c) => [c.node, c]));
     if (!args?.quiet) {
       void vscode.window.showQuickPick(
         status.map((n) => ({

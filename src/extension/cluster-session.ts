@@ -10,12 +10,17 @@ import { identityOf } from '../cluster/kubeconfig';
 import { LiveCluster, type ResourceState } from '../cluster/live-cluster';
 import type { ClusterIdentity } from '../cluster/cluster-error';
 import { FlowStore } from '../core/flows/flow-store';
+import type { Cluster } from '../core/kube/cluster';
+import type { FlowSource } from './flow-source';
 
-export class ClusterSession implements vscode.Disposable {
-  readonly cluster: LiveCluster;
+export class ClusterSession implements FlowSource {
+  readonly kind = 'live';
+  readonly live: LiveCluster;
   readonly store = new FlowStore();
-  readonly agents: AgentStreams;
+  readonly streams: AgentStreams;
   readonly identity: ClusterIdentity;
+  /** Every record's JSON text as the agent sent it, for whoever records the stream (FlowLens: Record Flows). */
+  onRecordLines?: (lines: readonly string[]) => void;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires (coalesced by the sources) when the model, the flows or a connection state changed. */
   readonly onDidChange = this.changed.event;
@@ -26,7 +31,7 @@ export class ClusterSession implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.identity = identityOf(kubeConfig);
-    this.cluster = new LiveCluster(kubeConfig, {
+    this.live = new LiveCluster(kubeConfig, {
       onChange: () => this.changed.fire(),
       onState: (resource, state) => {
         this.states.set(resource, state);
@@ -38,9 +43,10 @@ export class ClusterSession implements vscode.Disposable {
         this.changed.fire();
       },
     });
-    this.agents = new AgentStreams(kubeConfig, {
-      onRecords: (records) => {
+    this.streams = new AgentStreams(kubeConfig, {
+      onRecords: (records, _node, lines) => {
         this.store.add(records);
+        this.onRecordLines?.(lines);
         this.changed.fire();
       },
       onState: (c: AgentConnection) => {
@@ -52,11 +58,26 @@ export class ClusterSession implements vscode.Disposable {
 
   async start(): Promise<void> {
     this.log.info(`connecting to context ${this.identity.context} (${this.identity.server})`);
-    await this.cluster.start();
-    await this.agents.start().catch((e: unknown) => this.log.warn(`agent streams: ${(e as Error).message}`));
+    await this.live.start();
+    await this.streams.start().catch((e: unknown) => this.log.warn(`agent streams: ${(e as Error).message}`));
   }
 
-  /** The first failing resource's error, for the tree's root and the status bar. */
+  get label(): string {
+    return this.identity.context ?? '(no context)';
+  }
+
+  get description(): string {
+    return this.identity.server ?? '';
+  }
+
+  cluster(): Cluster {
+    return this.live.snapshot();
+  }
+
+  agents(): readonly AgentConnection[] {
+    return this.streams.status();
+  }
+
   error(): string | undefined {
     for (const s of this.states.values()) {
       if (s.state === 'error') {
@@ -67,8 +88,8 @@ export class ClusterSession implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.agents.stop();
-    this.cluster.stop();
+    this.streams.stop();
+    this.live.stop();
     this.changed.dispose();
   }
 }

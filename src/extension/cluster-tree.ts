@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { aggregate, type Edge } from '../core/flows/aggregate';
-import { FlowEnricher } from '../core/flows/enrich';
+import type { FlowEnricher } from '../core/flows/enrich';
 import type { Cluster } from '../core/kube/cluster';
-import type { ClusterSession } from './cluster-session';
+import { windowFlows, type FlowSource } from './flow-source';
 
 export type TreeNode =
   | { readonly type: 'context' }
@@ -37,7 +37,7 @@ export const WINDOWS: Record<string, number> = { '5m': 5 * 60_000, '15m': 15 * 6
 export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private session?: ClusterSession;
+  private session?: FlowSource;
   private sessionError?: string;
   private figures?: Figures;
   private timer?: ReturnType<typeof setTimeout>;
@@ -45,8 +45,8 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   constructor(private readonly windowMs: () => number) {}
 
-  /** Shows a session (or, with an error, why there is none). */
-  setSession(session: ClusterSession | undefined, error?: string): void {
+  /** Shows a source (or, with an error, why there is none). */
+  setSource(session: FlowSource | undefined, error?: string): void {
     this.subscription?.dispose();
     this.session = session;
     this.sessionError = error;
@@ -69,11 +69,13 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const f = this.session ? this.computeFigures() : undefined;
     switch (node.type) {
       case 'context': {
-        const item = new vscode.TreeItem(this.session?.identity.context ?? 'no cluster', vscode.TreeItemCollapsibleState.Expanded);
+        const recording = this.session?.kind === 'recording';
+        const item = new vscode.TreeItem(this.session?.label ?? 'no cluster', vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'context';
-        item.description = this.session?.identity.server;
-        item.iconPath = new vscode.ThemeIcon('server-environment');
-        item.contextValue = 'flowlens.context';
+        item.description = recording ? 'recording' : this.session?.description;
+        item.tooltip = this.session?.description;
+        item.iconPath = new vscode.ThemeIcon(recording ? 'record' : 'server-environment');
+        item.contextValue = recording ? 'flowlens.recording' : 'flowlens.context';
         return item;
       }
       case 'message': {
@@ -99,14 +101,14 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       case 'agents': {
         const item = new vscode.TreeItem('Agent', vscode.TreeItemCollapsibleState.Collapsed);
         item.id = 'agents';
-        const conns = this.session?.agents.status() ?? [];
+        const conns = this.session?.agents() ?? [];
         item.description = `${conns.filter((c) => c.state === 'streaming').length}/${f?.cluster.nodes.size ?? 0} nodes streaming`;
         item.iconPath = new vscode.ThemeIcon('pulse');
         item.contextValue = 'flowlens.agents';
         return item;
       }
       case 'agentNode': {
-        const c = this.session?.agents.status().find((x) => x.node === node.node);
+        const c = this.session?.agents()?.find((x) => x.node === node.node);
         const item = new vscode.TreeItem(node.node, vscode.TreeItemCollapsibleState.None);
         item.id = `agent:${node.node}`;
         item.description = c ? `${c.state}${c.state === 'streaming' ? `, ${c.records} records` : ''}` : 'no agent pod';
@@ -130,7 +132,9 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       case 'context': {
         const error = this.session.error();
         const namespaces = [...f.cluster.namespaces.keys()].sort().map((name): TreeNode => ({ type: 'namespace', name }));
-        return [...(error ? [{ type: 'message', text: error, error: true } as TreeNode] : []), ...namespaces, { type: 'agents' }];
+        // A recording has no agents to show.
+        const agents: TreeNode[] = this.session.agents() ? [{ type: 'agents' }] : [];
+        return [...(error ? [{ type: 'message', text: error, error: true } as TreeNode] : []), ...namespaces, ...agents];
       }
       case 'namespace': {
         const workloads = new Map<string, TreeNode>();
@@ -181,11 +185,7 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (this.figures) {
       return this.figures;
     }
-    const session = this.session!;
-    const cluster = session.cluster.snapshot();
-    const enricher = new FlowEnricher(cluster);
-    const newest = session.store.newest ?? Date.now();
-    const flows = session.store.query(newest - this.windowMs() + 1, newest).map((r) => enricher.enrich(r));
+    const { cluster, enricher, flows } = windowFlows(this.session!, this.windowMs());
     const byId = new Map<string, Traffic>();
     const add = (id: string, e: Edge) => {
       const t = byId.get(id) ?? { bytes: 0, flows: 0, retransmits: 0, failed: 0 };

@@ -6,6 +6,14 @@ export const COMMANDS = {
   agentStatus: 'flowlens.agent.status',
   switchContext: 'flowlens.context.switch',
   refreshTree: 'flowlens.tree.refresh',
+  showMap: 'flowlens.map.show',
+  showFlows: 'flowlens.flows.show',
+  generatePolicy: 'flowlens.policy.generate',
+  validatePolicy: 'flowlens.policy.validate',
+  applyPolicy: 'flowlens.policy.apply',
+  openRecording: 'flowlens.recording.open',
+  startRecording: 'flowlens.recording.start',
+  stopRecording: 'flowlens.recording.stop',
 } as const;
 
 /** The tree view's ID. */

@@ -17,7 +17,8 @@ const INPUTS = ['--cluster', CLUSTER, '--flows', FLOWS, '--cloud-ranges', RANGES
 function run(args: string[]): { code: number; stdout: string; stderr: string[] } {
   let stdout = '';
   const stderr: string[] = [];
-  const code = main(args, { stdout: (t) => (stdout += `${t}\n`), stderr: (t) => stderr.push(t) });
+  // Synchronous commands return their exit code directly.
+  const code = main(args, { stdout: (t) => (stdout += `${t}\n`), stderr: (t) => stderr.push(t) }) as number;
   return { code, stdout, stderr };
 }
 

@@ -11,7 +11,8 @@ const SHOP = join(ROOT, 'examples', 'shop');
 function run(args: string[]): { code: number; stdout: string; stderr: string[] } {
   let stdout = '';
   const stderr: string[] = [];
-  const code = main(args, { stdout: (t) => (stdout += t), stderr: (t) => stderr.push(t) });
+  // Synchronous commands return their exit code directly.
+  const code = main(args, { stdout: (t) => (stdout += t), stderr: (t) => stderr.push(t) }) as number;
   return { code, stdout, stderr };
 }
 

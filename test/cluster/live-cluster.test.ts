@@ -2,10 +2,11 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { ClusterError, toClusterError } from '../../src/cluster/cluster-error';
 import { identityOf, loadKubeConfig } from '../../src/cluster/kubeconfig';
 import { LiveCluster, type ResourceState } from '../../src/cluster/live-cluster';
+import { applyPolicies } from '../../src/cluster/policy-apply';
 import { adminConfig, powerlessConfig, requireSandbox } from './sandbox-cluster';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -68,6 +69,13 @@ suite('cluster errors', () => {
     assert.equal(e.kind, 'unreachable');
     assert.equal(e.message, 'cannot list nodes: the API server is unreachable (context ctx, https://127.0.0.1:1) (ECONNREFUSED)');
   });
+
+  test('a watch cut off mid-stream is a lost connection, not an unknown error', () => {
+    const cut = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const e = toClusterError(cut, 'watch pods', { context: 'ctx', server: 'https://127.0.0.1:6443' });
+    assert.equal(e.kind, 'unreachable');
+    assert.equal(e.full, 'cannot watch pods: lost the connection to the API server (context ctx, https://127.0.0.1:6443). Check that the cluster is running; FlowLens reconnects by itself when it is back');
+  });
 });
 
 suite('live cluster (sandbox)', function () {
@@ -94,6 +102,32 @@ suite('live cluster (sandbox)', function () {
     assert.ok(c.endpointSlices.some((s) => s.serviceName === 'catalog' && s.endpoints.filter((e) => e.ready).length === 2));
     assert.ok(c.workloads.some((w) => w.kind === 'ReplicaSet' && w.namespace === 'ui' && w.owners[0]?.kind === 'Deployment'));
     assert.ok(c.namespaces.get('gallery')?.labels.get('kubernetes.io/metadata.name') === 'gallery');
+  });
+
+  test('NetworkPolicies with peers reach the model whole, listed at start and watched live', async () => {
+    const net = admin.makeApiClient(NetworkingV1Api);
+    const name = `live-test-${Date.now().toString(36)}`;
+    // Written as FlowLens applies them (raw JSON): the typed client would drop `from` on the way out, too.
+    const create = async (n: string) => assert.ok((await applyPolicies(admin, [body(n)]))[0].ok);
+    const body = (n: string) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: n, namespace: 'ui' },
+      spec: { podSelector: { matchLabels: { app: 'ui' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'checkout' } } }, { ipBlock: { cidr: '198.51.100.0/24', except: ['198.51.100.7/32'] } }] }] },
+    });
+    await create(`${name}-a`);
+    try {
+      live = new LiveCluster(admin);
+      await live.start();
+      const listed = live.snapshot().policies.find((p) => p.name === `${name}-a`);
+      assert.equal(listed?.ingress[0].peers.length, 2, 'both peers of the listed policy');
+      await create(`${name}-b`);
+      await until('the watched policy with its peers', () => live!.snapshot().policies.find((p) => p.name === `${name}-b`)?.ingress[0].peers.length === 2);
+    } finally {
+      for (const n of [`${name}-a`, `${name}-b`]) {
+        await net.deleteNamespacedNetworkPolicy({ name: n, namespace: 'ui' }).catch(() => undefined);
+      }
+    }
   });
 
   test('changes arrive live; a deleted pod stays resolvable with the time it ended', async () => {

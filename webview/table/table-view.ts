@@ -170,6 +170,9 @@ export class FlowTableView {
   update(patch: Partial<TableSettings>): void {
     this.settings = { ...this.settings, ...patch };
     if (patch.query !== undefined) {
+      if (this.queryField.value !== patch.query) {
+        this.queryField.value = patch.query;
+      }
       this.compileQuery();
     }
     if (patch.columns || patch.sort) {

@@ -6,7 +6,7 @@
  */
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { decoderFor, type ClusterObject } from './decode';
-import { formatPath, type FieldPath } from './field-error';
+import { formatPath, type FieldError, type FieldPath } from './field-error';
 
 export interface ManifestMessage {
   readonly file: string;
@@ -26,18 +26,29 @@ export function formatManifestMessage(m: ManifestMessage): string {
   return `${m.file}:${m.line}: ${m.message}`;
 }
 
-interface RawItem {
+export interface RawItem {
   readonly raw: Record<string, unknown>;
   /** Path of the item inside its document (["items", 3] for list members). */
   readonly path: FieldPath;
 }
 
-export function parseManifests(text: string, file: string): ParsedManifests {
+/** The documents of a YAML stream, read as kubectl reads them (YAML 1.1, unique keys), with their lines. */
+export function parseYamlStream(text: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, version: '1.1', prettyErrors: false, uniqueKeys: true });
-  const result: ParsedManifests = { objects: [], notes: [], errors: [] };
   // parseAllDocuments returns an EmptyStream (an array-like with no documents) for empty input.
-  for (const doc of Array.from(docs as Iterable<Document.Parsed>)) {
+  return { docs: Array.from(docs as Iterable<Document.Parsed>), lineCounter };
+}
+
+/** A document's plain value; throws on alias bombs (more aliases than any real manifest has). */
+export function documentValue(doc: Document.Parsed): unknown {
+  return doc.toJS({ maxAliasCount: 1000 });
+}
+
+export function parseManifests(text: string, file: string): ParsedManifests {
+  const { docs, lineCounter } = parseYamlStream(text);
+  const result: ParsedManifests = { objects: [], notes: [], errors: [] };
+  for (const doc of docs) {
     const lineOf = (path: FieldPath) => lineOfPath(doc, lineCounter, path);
     if (doc.errors.length > 0) {
       const err = doc.errors[0];
@@ -47,7 +58,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     }
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: 1000 });
+      value = documentValue(doc);
     } catch (e) {
       result.errors.push({ file, line: lineOf([]), message: `invalid YAML: ${firstLine((e as Error).message)}` });
       continue;
@@ -55,38 +66,42 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     if (value === null || value === undefined) {
       continue;
     }
-    for (const item of expandLists(value, file, lineOf, result)) {
+    const { items, errors } = expandLists(value);
+    for (const e of errors) {
+      result.errors.push({ file, line: lineOf(e.path), message: e.message });
+    }
+    for (const item of items) {
       decodeItem(item, file, lineOf, result);
     }
   }
   return result;
 }
 
-function expandLists(value: unknown, file: string, lineOf: (p: FieldPath) => number, result: ParsedManifests): RawItem[] {
+/** The objects of a document's value: the value itself, or the members of a `kind: List` (or `PodList` & co.). */
+export function expandLists(value: unknown): { items: RawItem[]; errors: FieldError[] } {
   if (!isObject(value)) {
-    result.errors.push({ file, line: lineOf([]), message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' });
-    return [];
+    return { items: [], errors: [{ path: [], message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' }] };
   }
   const kind = value.kind;
   if (typeof kind === 'string' && kind.endsWith('List') && 'items' in value) {
     if (!Array.isArray(value.items)) {
-      result.errors.push({ file, line: lineOf(['items']), message: `${kind}.items must be a list` });
-      return [];
+      return { items: [], errors: [{ path: ['items'], message: `${kind}.items must be a list` }] };
     }
     // Typed lists from the API (PodList) omit kind and apiVersion on their items.
     const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
-    const out: RawItem[] = [];
+    const items: RawItem[] = [];
+    const errors: FieldError[] = [];
     value.items.forEach((item: unknown, i: number) => {
       if (!isObject(item)) {
-        result.errors.push({ file, line: lineOf(['items', i]), message: `${kind}.items[${i}] is not an object` });
+        errors.push({ path: ['items', i], message: `${kind}.items[${i}] is not an object` });
         return;
       }
       const filled = itemKind && item.kind === undefined ? { ...item, kind: itemKind, apiVersion: item.apiVersion ?? value.apiVersion } : item;
-      out.push({ raw: filled, path: ['items', i] });
+      items.push({ raw: filled, path: ['items', i] });
     });
-    return out;
+    return { items, errors };
   }
-  return [{ raw: value, path: [] }];
+  return { items: [{ raw: value, path: [] }], errors: [] };
 }
 
 function decodeItem(item: RawItem, file: string, lineOf: (p: FieldPath) => number, result: ParsedManifests): void {

@@ -45,6 +45,8 @@ export interface GenerateOptions {
   readonly defaultDeny?: boolean;
   /** Replace observed external/cloud addresses by the smallest CIDR covering them (see AGGREGATION_POLICY). */
   readonly aggregateCidrs?: boolean;
+  /** Every egress policy allows DNS to the cluster DNS, even for workloads whose lookups were not observed. */
+  readonly dns?: boolean;
 }
 
 /** How --aggregate-cidrs widens addresses; stated in the output. */
@@ -148,6 +150,18 @@ export function workloadKey(w: WorkloadId): string {
 
 export function describeWorkload(w: WorkloadId): string {
   return `${w.kind} ${w.namespace}/${w.name}`;
+}
+
+/** "namespace shop", "Deployment shop/ui, Deployment shop/api", "every workload in the flows". */
+export function describeScope(scope: GenerateScope): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'every workload in the flows';
+    case 'namespace':
+      return `namespace ${scope.namespace}`;
+    case 'workloads':
+      return scope.workloads.map(describeWorkload).join(', ');
+  }
 }
 
 /** A flow in which no connection succeeded and nothing came back: an attempt, not traffic to allow. */
@@ -312,6 +326,27 @@ export function findClusterDns(cluster: Cluster): ClusterDns | undefined {
     labels = sortedLabels(service!.selector!);
   }
   return labels ? { pods: new Set(pods), namespace: DNS_NAMESPACE, labels } : undefined;
+}
+
+/** The peer that selects a workload's pods in a policy of `policyNamespace`: its stable labels (none: every pod of its namespace). */
+export function workloadPeer(index: WorkloadIndex, policyNamespace: string, workload: WorkloadId): RawPeer {
+  const { labels } = index.selectorOf(workload);
+  return peerIn(workload.namespace, policyNamespace, labels.size > 0 ? { matchLabels: Object.fromEntries(labels) } : {});
+}
+
+/** Egress to the cluster DNS pods on UDP and TCP 53 (TCP carries truncated answers), for a policy of `policyNamespace`. */
+export function dnsEgressRule(dns: ClusterDns, policyNamespace: string): RawRule {
+  return { to: [peerIn(dns.namespace, policyNamespace, { matchLabels: Object.fromEntries(dns.labels) })], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+}
+
+/** Pods of `namespace`: by podSelector alone in the policy's own namespace, else with the namespace selected by name. */
+function peerIn(namespace: string, policyNamespace: string, podSelector: RawSelector): RawPeer {
+  return namespace === policyNamespace ? { podSelector } : { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: namespace } }, podSelector };
+}
+
+/** One address as a CIDR: /32 or /128. */
+export function hostCidr(ip: IpAddress): string {
+  return `${ip.text}/${ip.family === 4 ? 32 : 128}`;
 }
 
 /** The records of one connection: (client pod or address, server pod(s) or address, port, protocol). */
@@ -661,9 +696,8 @@ class Generator {
 
   private selectorPeer(policyNamespace: string, workload: WorkloadId): Omit<PeerAcc, 'ports' | 'evidence'> {
     const { labels } = this.index.selectorOf(workload);
-    const podSelector: RawSelector = labels.size > 0 ? { matchLabels: Object.fromEntries(labels) } : {};
     const same = workload.namespace === policyNamespace;
-    const raw: RawPeer = same ? { podSelector } : { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: workload.namespace } }, podSelector };
+    const raw = workloadPeer(this.index, policyNamespace, workload);
     const selectorText = labels.size > 0 ? formatLabels(labels) : '';
     const warning =
       labels.size === 0 ? `${describeWorkload(workload)} has no stable labels: this peer allows every pod in namespace ${workload.namespace}` : undefined;
@@ -678,7 +712,7 @@ class Generator {
 
   private addressPeer(peer: FlowPeer): Omit<PeerAcc, 'ports' | 'evidence'> {
     const ip = parseIp(peer.ip)!;
-    const cidr = `${ip.text}/${ip.family === 4 ? 32 : 128}`;
+    const cidr = hostCidr(ip);
     const sortKey = ipSortKey(ip);
     if (peer.kind === 'node' || peer.kind === 'pod') {
       const host = peer.pods.length === 1 ? `, host-network pod ${peer.pods[0].namespace}/${peer.pods[0].name}` : '';
@@ -768,15 +802,15 @@ class Generator {
   private buildRules(s: SubjectAcc): BuiltRule[] {
     const peerKey = s.dir === 'ingress' ? 'from' : 'to';
     const rules: BuiltRule[] = [];
-    if (s.dns && this.dns) {
+    const wantsDns = s.dns !== undefined || (this.options.dns === true && s.dir === 'egress');
+    if (wantsDns && this.dns) {
       const dns = this.dns;
-      const podSelector = { matchLabels: Object.fromEntries(dns.labels) };
-      const peer: RawPeer = s.workload.namespace === dns.namespace ? { podSelector } : { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: dns.namespace } }, podSelector };
+      const evidence = s.dns ? formatEvidence(s.dns.done()) : 'no lookup observed; allowed because DNS egress was requested';
       rules.push({
         order: '',
-        rule: { [peerKey]: [peer], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+        rule: dnsEgressRule(dns, s.workload.namespace),
         comments: [
-          { path: [], text: `DNS to the cluster DNS (${dns.namespace} pods ${formatLabels(dns.labels)}) on UDP and TCP 53; TCP is allowed even if unobserved, for truncated answers: ${formatEvidence(s.dns.done())}` },
+          { path: [], text: `DNS to the cluster DNS (${dns.namespace} pods ${formatLabels(dns.labels)}) on UDP and TCP 53; TCP is allowed even if unobserved, for truncated answers: ${evidence}` },
         ],
       });
     }

@@ -123,8 +123,11 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), snapshot: snapshotSchema }),
   z.object({ type: z.literal('delta'), delta: deltaSchema }),
   z.object({ type: z.literal('status'), status: statusSchema }),
-  /** Focus the map on a namespace or an endpoint (e.g. from the sidebar tree). */
-  z.object({ type: z.literal('reveal'), namespace: str.optional(), endpointId: str.optional() }),
+  /**
+   * Focus the map on a namespace or an endpoint (e.g. from the sidebar tree); with `query`, the flow
+   * table shows the rows that query matches (the table's filter language, see query.ts).
+   */
+  z.object({ type: z.literal('reveal'), namespace: str.optional(), endpointId: str.optional(), query: str.optional() }),
 ]);
 
 /** What the webview says about an endpoint when it asks the host for something. */

@@ -192,6 +192,11 @@ suite('policy generation', () => {
     assert.equal(rules.length, 2);
     const apiOnly = gen([webToApi], { direction: 'egress' });
     assert.equal(manifest(apiOnly, 'shop/web-egress').spec.egress!.length, 1, 'no DNS rule without DNS flows');
+    // Unless asked for: then every egress policy allows DNS, and its comment says no lookup was seen.
+    const asked = gen([webToApi], { direction: 'egress', dns: true });
+    assert.deepEqual(manifest(asked, 'shop/web-egress').spec.egress![0], rules[0]);
+    assert.match(renderPoliciesYaml(asked.policies), /TCP is allowed even if unobserved, for truncated answers: no lookup observed; allowed because DNS egress was requested/);
+    assert.equal(manifest(gen([webToApi], { direction: 'ingress', dns: true }), 'shop/api-ingress').spec.ingress!.length, 1, 'ingress policies get no DNS rule');
     // The DNS servers' ingress gets the TCP side too, so that the clients' TCP fallback is not denied there.
     const dnsIngress = manifest(gen([dns], { direction: 'ingress' }), 'kube-system/coredns-ingress').spec.ingress!;
     assert.deepEqual(dnsIngress[0].ports, [
