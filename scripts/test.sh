@@ -92,10 +92,17 @@ if [ "$compiled" = 0 ] && code_server=$(bash scripts/code-server.sh | tail -n 1)
 fi
 [ -f "$results/vscode.json" ] || echo '{"suite":"vscode","passed":0,"failed":1}' >"$results/vscode.json"
 
-# The .vsix must build and carry the bundles the manifest points at.
+# The .vsix must build and carry the bundles the manifest points at (and the demo recording).
 vsix_ok() {
-  npm run --silent package >/dev/null && npx vsce ls --no-dependencies | grep -qx 'dist/extension.js'
+  npm run --silent package >/dev/null && npx vsce ls --no-dependencies | grep -qx 'dist/extension.js' && npx vsce ls --no-dependencies | grep -qx 'examples/demo/demo.flows.jsonl'
 }
 step package vsix_ok
+
+# The whole user workflow in the workbench, with that .vsix installed, against the sandbox (test/e2e).
+echo "=== e2e (the workflow in code-server, driven through Chromium)"
+if [ "$compiled" = 0 ] && [ -f dist/flowlens.vsix ]; then
+  FLOWLENS_VSIX=dist/flowlens.vsix node out/test/e2e/workflow.e2e.js || true
+fi
+[ -f "$results/e2e.json" ] || echo '{"suite":"e2e","passed":0,"failed":1}' >"$results/e2e.json"
 
 node scripts/sum-results.mjs "$results"

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { aggregate, type Edge } from '../core/flows/aggregate';
+import type { CloudRanges } from '../core/flows/cloud-ranges';
 import type { FlowEnricher } from '../core/flows/enrich';
 import type { Cluster } from '../core/kube/cluster';
 import { windowFlows, type FlowSource } from './flow-source';
@@ -43,7 +44,10 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   private timer?: ReturnType<typeof setTimeout>;
   private subscription?: vscode.Disposable;
 
-  constructor(private readonly windowMs: () => number) {}
+  constructor(
+    private readonly windowMs: () => number,
+    private readonly cloudRanges: () => CloudRanges | undefined,
+  ) {}
 
   /** Shows a source (or, with an error, why there is none). */
   setSource(session: FlowSource | undefined, error?: string): void {
@@ -185,7 +189,7 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (this.figures) {
       return this.figures;
     }
-    const { cluster, enricher, flows } = windowFlows(this.session!, this.windowMs());
+    const { cluster, enricher, flows } = windowFlows(this.session!, this.windowMs(), this.cloudRanges());
     const byId = new Map<string, Traffic>();
     const add = (id: string, e: Edge) => {
       const t = byId.get(id) ?? { bytes: 0, flows: 0, retransmits: 0, failed: 0 };

@@ -8,6 +8,7 @@ import { loadKubeConfig } from '../cluster/kubeconfig';
 import { TIME_WINDOWS, type TimeWindow } from '../core/view/protocol';
 import { agentStatusCommand, deployAgentCommand, removeAgentCommand, type AgentCommandContext } from './agent-commands';
 import type { ClusterSession } from './cluster-session';
+import { CloudRangesSetting } from './cloud-ranges-setting';
 import { ClusterTreeProvider, WINDOWS, type TreeNode } from './cluster-tree';
 import { COMMANDS, TREE_VIEW } from './command-ids';
 import type { FlowSource } from './flow-source';
@@ -42,20 +43,25 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
     const w = settings().get<string>('window', '5m');
     return (TIME_WINDOWS as readonly string[]).includes(w) ? (w as TimeWindow) : '5m';
   };
-  const tree = new ClusterTreeProvider(() => WINDOWS[windowSetting()]);
+  const cloudRanges = new CloudRangesSetting(() => settings().get<string>('cloudRanges', ''), log);
+  const ranges = () => cloudRanges.get();
+  const tree = new ClusterTreeProvider(() => WINDOWS[windowSetting()], ranges);
   const sources = new SourceManager(() => ({ path: settings().get<string>('kubeconfig') || undefined, context: context.workspaceState.get<string>(CONTEXT_KEY) }), log);
 
-  const generation: GenerationContext = { source: () => sources.source, window: windowSetting };
+  const generation: GenerationContext = { source: () => sources.source, window: windowSetting, cloudRanges: ranges };
   const mapHost: MapPanelHost = {
     extensionUri: context.extensionUri,
     sources,
     log,
+    cloudRanges: ranges,
     generatePolicy: (selection, window) => generateFromSelection(generation, selection, window),
   };
   const recording = new FlowRecording(sources, context.extensionUri, () => settings().get<number>('recording.maxMegabytes', 512) * 1024 * 1024, log);
-  const diagnostics = new PolicyDiagnostics(sources, windowSetting);
+  const diagnostics = new PolicyDiagnostics(sources, windowSetting, ranges);
   const review: ReviewContext = { sources, diagnostics, log };
   const applyDiff = new ApplyDiffContent();
+  // A command from the palette may be what activated the extension: let the connection settle first.
+  const afterConnect = <T>(run: () => Promise<T>): Promise<T> => sources.settled().then(run);
   const agentContext: AgentCommandContext = {
     session: () => sources.session,
     manifestsDir: vscode.Uri.joinPath(context.extensionUri, 'agent-manifests').fsPath,
@@ -80,16 +86,16 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
     }),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
     vscode.commands.registerCommand(COMMANDS.refreshTree, () => tree.refresh()),
-    vscode.commands.registerCommand(COMMANDS.deployAgent, (args?: { image?: string; timeoutMs?: number }) => deployAgentCommand(agentContext, args)),
-    vscode.commands.registerCommand(COMMANDS.removeAgent, (args?: { confirmed?: boolean }) => removeAgentCommand(agentContext, args)),
-    vscode.commands.registerCommand(COMMANDS.agentStatus, (args?: { quiet?: boolean }) => agentStatusCommand(agentContext, args)),
+    vscode.commands.registerCommand(COMMANDS.deployAgent, (args?: { image?: string; timeoutMs?: number }) => afterConnect(() => deployAgentCommand(agentContext, args))),
+    vscode.commands.registerCommand(COMMANDS.removeAgent, (args?: { confirmed?: boolean }) => afterConnect(() => removeAgentCommand(agentContext, args))),
+    vscode.commands.registerCommand(COMMANDS.agentStatus, (args?: { quiet?: boolean }) => afterConnect(() => agentStatusCommand(agentContext, args))),
     vscode.commands.registerCommand(COMMANDS.showMap, (node?: TreeNode) => ServiceMapPanel.show(mapHost, node && focusOf(node, false))),
     vscode.commands.registerCommand(COMMANDS.showFlows, (node?: TreeNode) => ServiceMapPanel.show(mapHost, node && focusOf(node, true))),
-    vscode.commands.registerCommand(COMMANDS.generatePolicy, (node?: TreeNode, args?: GenerateArgs) => generateFromTree(generation, node, args)),
-    vscode.commands.registerCommand(COMMANDS.validatePolicy, (uri?: vscode.Uri) => validateCommand(review, uri)),
-    vscode.commands.registerCommand(COMMANDS.applyPolicy, (uri?: vscode.Uri, index?: number, args?: ApplyArgs) => applyCommand(review, applyDiff, uri, index, args)),
+    vscode.commands.registerCommand(COMMANDS.generatePolicy, (node?: TreeNode, args?: GenerateArgs) => afterConnect(() => generateFromTree(generation, node, args))),
+    vscode.commands.registerCommand(COMMANDS.validatePolicy, (uri?: vscode.Uri) => afterConnect(() => validateCommand(review, uri))),
+    vscode.commands.registerCommand(COMMANDS.applyPolicy, (uri?: vscode.Uri, index?: number, args?: ApplyArgs) => afterConnect(() => applyCommand(review, applyDiff, uri, index, args))),
     vscode.commands.registerCommand(COMMANDS.openRecording, (uri?: vscode.Uri) => recording.open(uri)),
-    vscode.commands.registerCommand(COMMANDS.startRecording, (path?: string) => recording.start(path)),
+    vscode.commands.registerCommand(COMMANDS.startRecording, (path?: string) => afterConnect(() => recording.start(path))),
     vscode.commands.registerCommand(COMMANDS.stopRecording, () => recording.stop()),
     vscode.commands.registerCommand(COMMANDS.switchContext, async (name?: string) => {
       let contexts: string[];
@@ -109,7 +115,7 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
       if (e.affectsConfiguration('flowlens.kubeconfig')) {
         // A context chosen in one kubeconfig means nothing in another: start from the new one's current context.
         void context.workspaceState.update(CONTEXT_KEY, undefined).then(() => sources.connect());
-      } else if (e.affectsConfiguration('flowlens.window')) {
+      } else if (e.affectsConfiguration('flowlens.window') || e.affectsConfiguration('flowlens.cloudRanges')) {
         tree.refresh();
         diagnostics.refresh();
       }

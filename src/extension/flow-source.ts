@@ -5,6 +5,7 @@
  */
 import type * as vscode from 'vscode';
 import type { AgentConnection } from '../cluster/agent-streams';
+import type { CloudRanges } from '../core/flows/cloud-ranges';
 import { FlowEnricher } from '../core/flows/enrich';
 import type { EnrichedFlow } from '../core/flows/enriched-flow';
 import type { FlowStore } from '../core/flows/flow-store';
@@ -41,9 +42,9 @@ export interface WindowFlows {
  * The last `windowMs` of the source's flows, enriched. "Now" is the newest data rather than the clock, so
  * that a recording shows its own last minutes and a live cluster its last complete agent window.
  */
-export function windowFlows(source: FlowSource, windowMs: number): WindowFlows {
+export function windowFlows(source: FlowSource, windowMs: number, cloudRanges?: CloudRanges): WindowFlows {
   const cluster = source.cluster();
-  const enricher = new FlowEnricher(cluster);
+  const enricher = new FlowEnricher(cluster, { cloudRanges });
   const toMs = source.store.newest ?? Date.now();
   const fromMs = toMs - windowMs + 1;
   return { cluster, enricher, flows: source.store.query(fromMs, toMs).map((r) => enricher.enrich(r)), fromMs, toMs };

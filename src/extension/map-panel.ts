@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { ClusterError } from '../cluster/cluster-error';
 import { podEvents } from '../cluster/pod-events';
+import type { CloudRanges } from '../core/flows/cloud-ranges';
 import { parseWebviewMessage, TIME_WINDOW_MS, type HostMessage, type TimeWindow, type ViewStatus, type WebviewMessage } from '../core/view/protocol';
 import { SnapshotPublisher } from '../core/view/publisher';
 import { policySelection, type PolicySelection } from '../core/view/selection';
@@ -20,6 +21,7 @@ export interface MapPanelHost {
   readonly extensionUri: vscode.Uri;
   readonly sources: SourceManager;
   readonly log: vscode.LogOutputChannel;
+  readonly cloudRanges: () => CloudRanges | undefined;
   /** Generates policies for a selection on the map (FlowLens: Generate NetworkPolicy). */
   readonly generatePolicy: (selection: PolicySelection, window: TimeWindow) => Promise<unknown>;
 }
@@ -130,7 +132,7 @@ export class ServiceMapPanel implements vscode.Disposable {
     if (!source) {
       return buildSnapshot([], { window, nowMs, seq: 0 });
     }
-    const w = windowFlows(source, TIME_WINDOW_MS[window]);
+    const w = windowFlows(source, TIME_WINDOW_MS[window], this.host.cloudRanges());
     return buildSnapshot(w.flows, { window, nowMs: w.toMs, seq: 0, namespaces: [...w.cluster.namespaces.keys()] });
   }
 
@@ -210,7 +212,7 @@ export class ServiceMapPanel implements vscode.Disposable {
         if (!source) {
           return;
         }
-        const selection = policySelection(windowFlows(source, TIME_WINDOW_MS[m.window]).flows, m);
+        const selection = policySelection(windowFlows(source, TIME_WINDOW_MS[m.window], this.host.cloudRanges()).flows, m);
         await this.host.generatePolicy(selection, m.window);
         return;
       }

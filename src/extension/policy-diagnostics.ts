@@ -9,6 +9,7 @@
  * open policy documents when new flows arrive (at most every 5 s) or the source or window changes.
  */
 import * as vscode from 'vscode';
+import type { CloudRanges } from '../core/flows/cloud-ranges';
 import { diagnosePolicyDocument, hoverAt, type DiagnosticContext, type PolicyDiagnostic, type QuickFix } from '../core/policy/policy-diagnostics';
 import { parsePolicyDocument, type PolicyDocument, type TextRange } from '../core/policy/policy-document';
 import { TIME_WINDOW_MS, type TimeWindow } from '../core/view/protocol';
@@ -54,6 +55,7 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
   constructor(
     private readonly sources: SourceManager,
     private readonly window: () => TimeWindow,
+    private readonly cloudRanges: () => CloudRanges | undefined,
   ) {
     const yaml: vscode.DocumentSelector = { language: 'yaml' };
     this.disposables.push(
@@ -112,7 +114,7 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
   }
 
   private compute(source: FlowSource, window: TimeWindow): DiagnosticContext {
-    const w = windowFlows(source, TIME_WINDOW_MS[window]);
+    const w = windowFlows(source, TIME_WINDOW_MS[window], this.cloudRanges());
     const of = source.kind === 'live' ? `live flows of ${source.label}` : `the recording ${source.label}`;
     return { cluster: w.cluster, flows: w.flows, windowLabel: `the last ${window} of ${of}`, window: { fromMs: w.fromMs, toMs: w.toMs } };
   }

@@ -6,6 +6,7 @@
  * against the same flows as it is edited.
  */
 import * as vscode from 'vscode';
+import type { CloudRanges } from '../core/flows/cloud-ranges';
 import type { EnrichedFlow } from '../core/flows/enriched-flow';
 import type { Cluster } from '../core/kube/cluster';
 import { describeScope, describeWorkload, formatTime, generatePolicies, type GenerateDirection, type GenerateOptions, type GenerateScope } from '../core/policy/generate';
@@ -30,6 +31,7 @@ export interface GenerationContext {
   readonly source: () => FlowSource | undefined;
   /** The window the tree and the palette use (flowlens.window). */
   readonly window: () => TimeWindow;
+  readonly cloudRanges: () => CloudRanges | undefined;
 }
 
 interface Input {
@@ -48,7 +50,7 @@ export async function generateFromTree(ctx: GenerationContext, node: TreeNode | 
     return undefined;
   }
   const window = ctx.window();
-  const w = windowFlows(source, TIME_WINDOW_MS[window]);
+  const w = windowFlows(source, TIME_WINDOW_MS[window], ctx.cloudRanges());
   let scope: GenerateScope | undefined;
   if (node?.type === 'namespace') {
     scope = { kind: 'namespace', namespace: node.name };

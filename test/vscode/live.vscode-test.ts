@@ -8,13 +8,14 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import * as vscode from 'vscode';
 import { ClusterProxy } from './cluster-proxy';
 import { eventually, screenshot } from './workbench';
 import { parseManifests } from '../../src/core/kube/manifest';
 import type { NodeRollout, RolloutProgress } from '../../src/cluster/agent-deployment';
 import type { TreeNode } from '../../src/extension/cluster-tree';
+import type { ApplyResult } from '../../src/extension/policy-review';
 import type { RecordingSummary } from '../../src/extension/recording-commands';
 import { COMMANDS } from '../../src/extension/command-ids';
 import type { FlowLensApi } from '../../src/extension/extension';
@@ -118,6 +119,38 @@ suite('extension host: a live cluster (sandbox)', function () {
     );
     assert.match(text, /port: http/);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('Apply (dry-run first) applies a generated policy with field manager flowlens; the same again is unchanged', async () => {
+    const doc = (await vscode.commands.executeCommand(COMMANDS.generatePolicy, { type: 'workload', namespace: 'ui', kind: 'Deployment', name: 'ui' } satisfies TreeNode, {
+      direction: 'egress',
+      dns: true,
+    })) as vscode.TextDocument;
+    const net = new KubeConfig();
+    net.loadFromFile(kubeconfig);
+    const api8s = net.makeApiClient(NetworkingV1Api);
+    try {
+      await eventually('checked, without problems', () =>
+        api.diagnostics.timings.has(doc.uri.toString()) && vscode.languages.getDiagnostics(doc.uri).filter((d) => d.severity <= vscode.DiagnosticSeverity.Warning).length === 0 ? true : undefined,
+      );
+      const applied = (await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true })) as ApplyResult;
+      assert.equal(applied.outcome, 'applied', JSON.stringify(applied));
+      assert.deepEqual(
+        applied.outcome === 'applied' ? applied.changes.map((c) => [c.action, c.namespace, c.name]) : [],
+        [['create', 'ui', 'ui-egress']],
+      );
+      assert.deepEqual(applied.outcome === 'applied' ? applied.newlyDenied : undefined, []);
+      const inCluster = await api8s.readNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' });
+      assert.ok(inCluster.metadata?.managedFields?.some((m) => m.manager === 'flowlens' && m.operation === 'Apply'));
+      await screenshot('applied');
+      assert.deepEqual(await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true }), { outcome: 'unchanged' });
+    } finally {
+      await api8s.deleteNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' }).catch(() => undefined);
+      // Revert the untitled document first: closing it dirty would ask whether to save.
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
   });
 
   test('Agent Status lists every node with a ready agent', async () => {

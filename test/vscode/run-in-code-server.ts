@@ -15,47 +15,23 @@
  *    process group) and Chromium are always stopped, also on failure, timeout or Ctrl-C.
  *
  * The extension host inherits code-server's environment: FLOWLENS_SANDBOX_KUBECONFIG reaches the tests
- * when set. Usage: node out/test/vscode/run-in-code-server.js [--grep pattern]
+ * when set. Usage: node out/test/vscode/run-in-code-server.js [--grep pattern] [--tests other-module.js]
  * Environment: FLOWLENS_CODE_SERVER (the binary; default: what scripts/code-server.sh prints),
  * FLOWLENS_VSCODE_TIMEOUT (seconds for the whole run, default 300), FLOWLENS_CHROMIUM.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from '../chromium';
+import { basename, dirname, join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { cleanupOnSignals, codeServerBinary, freePort, launchChromium, ProcessGroup, REPO_ROOT, writeSuiteResult, xdgEnv } from './code-server-process';
 import type { VscodeSuiteResult } from './index';
 
-const REPO_ROOT = resolve(__dirname, '../../..');
 const ARTIFACTS = join(REPO_ROOT, 'out/test-artifacts/vscode');
 const TIMEOUT_MS = Number(process.env.FLOWLENS_VSCODE_TIMEOUT ?? 300) * 1000;
 
 function log(message: string): void {
   console.log(`[vscode] ${message}`);
 }
-
-function codeServerBinary(): string {
-  if (process.env.FLOWLENS_CODE_SERVER) {
-    return process.env.FLOWLENS_CODE_SERVER;
-  }
-  const out = execFileSync('bash', [join(REPO_ROOT, 'scripts/code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return out.trim().split('\n').pop()!;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident memory (KiB) of the processes `pick` selects, read from /proc. */
 function rssKiB(pick: (pid: number, ppid: number, pgid: number) => boolean, descendantsOf?: number): number {
@@ -90,43 +66,13 @@ function rssKiB(pick: (pid: number, ppid: number, pgid: number) => boolean, desc
   return chosen.reduce((s, p) => s + p.rss, 0);
 }
 
-/** Stops a process group: TERM, then KILL after a grace period. */
-async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
-  const pgid = child.pid;
-  if (pgid === undefined) {
-    return;
-  }
-  const alive = (): boolean => {
-    try {
-      process.kill(-pgid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) {
-    return;
-  }
-  process.kill(-pgid, 'SIGTERM');
-  for (const deadline = Date.now() + graceMs; Date.now() < deadline && alive(); ) {
-    await sleep(100);
-  }
-  if (alive()) {
-    process.kill(-pgid, 'SIGKILL');
-  }
-}
-
-function writeResults(r: { passed: number; failed: number; skipped: number }): void {
-  if (process.env.FLOWLENS_RESULTS) {
-    mkdirSync(process.env.FLOWLENS_RESULTS, { recursive: true });
-    writeFileSync(join(process.env.FLOWLENS_RESULTS, 'vscode.json'), JSON.stringify({ suite: 'vscode', ...r }));
-  }
-}
-
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const grepAt = args.indexOf('--grep');
   const grep = grepAt >= 0 ? args[grepAt + 1] : undefined;
+  // Another extension-tests module beside index.js (the extension-host benchmark).
+  const testsAt = args.indexOf('--tests');
+  const tests = testsAt >= 0 ? args[testsAt + 1] : 'index.js';
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
@@ -149,59 +95,34 @@ async function main(): Promise<number> {
   writeFileSync(join(dirs.workspace, 'README.md'), '# FlowLens extension-host test workspace\n');
   const resultFile = join(tmp, 'result.json');
 
-  let codeServer: ChildProcess | undefined;
+  let codeServer: ProcessGroup | undefined;
   let context: BrowserContext | undefined;
   let sampler: NodeJS.Timeout | undefined;
   const peak = { codeServerKiB: 0, chromiumKiB: 0 };
-  // Idempotent: a signal can arrive while the normal path is already cleaning up.
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      if (sampler) {
-        clearInterval(sampler);
-      }
-      await context?.close().catch(() => undefined);
-      if (codeServer) {
-        await stopGroup(codeServer);
-        codeServer = undefined;
-      }
-      // Keep the host's logs (the extension host's own log, FlowLens's output channel) with the artifacts.
-      if (existsSync(join(dirs.userData, 'logs'))) {
-        cpSync(join(dirs.userData, 'logs'), join(ARTIFACTS, 'logs'), { recursive: true });
-      }
-      rmSync(tmp, { recursive: true, force: true });
-    })());
-  // Ctrl-C or a TERM from the test command: stop what was started, then leave.
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping code-server and Chromium`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // Last resort if the runner dies otherwise: the code-server group must not outlive it.
-  process.once('exit', () => {
-    if (codeServer?.pid !== undefined) {
-      try {
-        process.kill(-codeServer.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+  // Ctrl-C or a TERM from the test command stops what was started, as the normal path does.
+  const cleanup = cleanupOnSignals('vscode', async () => {
+    if (sampler) {
+      clearInterval(sampler);
     }
+    await context?.close().catch(() => undefined);
+    await codeServer?.stop();
+    // Keep the host's logs (the extension host's own log, FlowLens's output channel) with the artifacts.
+    if (existsSync(join(dirs.userData, 'logs'))) {
+      cpSync(join(dirs.userData, 'logs'), join(ARTIFACTS, 'logs'), { recursive: true });
+    }
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   try {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      XDG_CONFIG_HOME: join(dirs.xdg, 'config'),
-      XDG_DATA_HOME: join(dirs.xdg, 'data'),
-      XDG_CACHE_HOME: join(dirs.xdg, 'cache'),
+      ...xdgEnv(dirs.xdg),
       FLOWLENS_VSCODE_RESULT: resultFile,
       ...(grep ? { FLOWLENS_VSCODE_GREP: grep } : {}),
     };
     delete env.VSCODE_IPC_HOOK_CLI;
-    const csLog = createWriteStream(join(ARTIFACTS, 'code-server.log'));
-    codeServer = spawn(binary, [
+    codeServer = new ProcessGroup(binary, [
       '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
       '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
       '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
@@ -210,57 +131,24 @@ async function main(): Promise<number> {
       // No login shell to "resolve" the environment: the extension host gets exactly this environment, and
       // nothing runs outside code-server's process group (the shell would get a session of its own).
       '--vscode-option', 'force-disable-user-env',
-    ], { cwd: dirs.workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    codeServer.stdout!.pipe(csLog, { end: false });
-    codeServer.stderr!.pipe(csLog, { end: false });
-    let exited: string | undefined;
-    const codeServerExited = new Promise<undefined>((r) =>
-      codeServer!.once('exit', (code, signal) => {
-        exited = `code-server exited (${signal ?? code})`;
-        r(undefined);
-      }),
-    );
+    ], { cwd: dirs.workspace, env, logFile: join(ARTIFACTS, 'code-server.log') });
     log(`code-server ${binary} on 127.0.0.1:${port} (pid ${codeServer.pid})`);
 
-    const csPgid = codeServer.pid!;
+    const csPgid = codeServer.pid;
     sampler = setInterval(() => {
       peak.codeServerKiB = Math.max(peak.codeServerKiB, rssKiB((_p, _pp, pgid) => pgid === csPgid));
       peak.chromiumKiB = Math.max(peak.chromiumKiB, rssKiB((_p, _pp, pgid) => pgid !== csPgid, process.pid));
     }, 1000);
 
     const base = `http://127.0.0.1:${port}`;
-    for (const deadline = Date.now() + 60000; ; await sleep(200)) {
-      if (exited) {
-        throw new Error(`${exited} before it was healthy; see ${join(ARTIFACTS, 'code-server.log')}`);
-      }
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-      if (ok) {
-        break;
-      }
-      if (Date.now() > deadline) {
-        throw new Error('code-server did not answer /healthz within 60 s');
-      }
-    }
+    await codeServer.waitHealthy(base).catch((e: Error) => {
+      throw new Error(`${e.message}; see ${join(ARTIFACTS, 'code-server.log')}`);
+    });
     log(`code-server healthy after ${elapsed()}`);
 
-    // Signals are ours to handle: playwright's own handlers would SIGKILL Chromium before cleanup runs.
-    context = await chromium.launchPersistentContext(dirs.chromium, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 900 },
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-      // Chromium's crash-report database and caches follow XDG: keep them in the throwaway directory, not ~.
-      env: { ...process.env, XDG_CONFIG_HOME: join(dirs.chromium, 'xdg-config'), XDG_CACHE_HOME: join(dirs.chromium, 'xdg-cache') },
-    });
-    // Only code-server: anything else the workbench tries (marketplace, telemetry) is refused at once.
-    await context.route(/^(?!(http|ws):\/\/127\.0\.0\.1[:/]).*/, (route) => route.abort());
-    const page = context.pages()[0] ?? (await context.newPage());
-    const browserLog = createWriteStream(join(ARTIFACTS, 'workbench.log'));
-    page.on('console', (m) => browserLog.write(`[console.${m.type()}] ${m.text()}\n`));
-    page.on('pageerror', (e) => browserLog.write(`[pageerror] ${String(e)}\n`));
+    const browser = await launchChromium(dirs.chromium, join(ARTIFACTS, 'workbench.log'), { width: 1400, height: 900 });
+    context = browser.context;
+    const { page, log: browserLog } = browser;
     let exitCode: (code: number) => void = () => undefined;
     const exitCodeArrived = new Promise<number>((r) => (exitCode = r));
     await page.exposeFunction('codeAutomationLog', (type: string, logArgs: unknown[]) => {
@@ -271,7 +159,7 @@ async function main(): Promise<number> {
     const remote = (path: string) => `vscode-remote://127.0.0.1:${port}${path}`;
     const payload = [
       ['extensionDevelopmentPath', remote(REPO_ROOT)],
-      ['extensionTestsPath', remote(join(__dirname, 'index.js'))],
+      ['extensionTestsPath', remote(join(__dirname, tests))],
     ];
     await page.goto(`${base}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     log(`workbench opened after ${elapsed()}; waiting for the suite (timeout ${TIMEOUT_MS / 1000} s)`);
@@ -319,12 +207,12 @@ async function main(): Promise<number> {
     const code = await Promise.race([
       exitCodeArrived,
       new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), TIMEOUT_MS - (Date.now() - started)))),
-      codeServerExited,
+      codeServer.exited.then(() => undefined),
     ]);
     clearTimeout(timer);
     clearInterval(tail);
     printProgress();
-    log(code === undefined ? `no exit code after ${elapsed()}: ${exited ?? 'timed out'}` : `extension host exit code ${code} after ${elapsed()}`);
+    log(code === undefined ? `no exit code after ${elapsed()}: ${codeServer.exitReason ?? 'timed out'}` : `extension host exit code ${code} after ${elapsed()}`);
     await page.screenshot({ path: join(ARTIFACTS, 'workbench.png') }).catch((e) => log(`screenshot failed: ${String(e)}`));
 
     const result = existsSync(resultFile) ? (JSON.parse(readFileSync(resultFile, 'utf8')) as VscodeSuiteResult) : undefined;
@@ -336,7 +224,7 @@ async function main(): Promise<number> {
     if (counts.failed === 0 && (code !== 0 || !result)) {
       counts.failed = 1;
     }
-    writeResults(counts);
+    writeSuiteResult('vscode', counts);
     log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${elapsed()}`);
     return counts.failed > 0 ? 1 : 0;
   } finally {
@@ -349,7 +237,7 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(`[vscode] ${e instanceof Error ? e.message : String(e)}`);
-    writeResults({ passed: 0, failed: 1, skipped: 0 });
+    writeSuiteResult('vscode', { passed: 0, failed: 1, skipped: 0 });
     process.exit(1);
   },
 );
