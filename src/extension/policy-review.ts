@@ -31,6 +31,8 @@ export type ApplyResult =
 /** Options for callers that must not ask (tests): the answer the confirmation dialog would get. */
 export interface ApplyArgs {
   readonly confirm?: boolean;
+  /** Whether to take over fields another field manager owns, when asked. */
+  readonly force?: boolean;
 }
 
 const SCHEME = 'flowlens-diff';
@@ -134,7 +136,18 @@ export async function applyCommand(ctx: ReviewContext, diff: ApplyDiffContent, u
   const blocked = checked.report.newlyDenied;
   // 2. Server-side dry run: the API server's own validation, and what would change.
   const manifests = policies.map((p) => ({ ...(p.raw as KubernetesObject), metadata: { ...(p.raw as KubernetesObject).metadata, namespace: p.policy!.namespace } }));
-  const dryRun = await dryRunPolicies(session.kubeConfig, manifests);
+  let dryRun = await dryRunPolicies(session.kubeConfig, manifests);
+  // Fields another manager (kubectl, a GitOps controller) owns: only the user may decide to take them over.
+  const conflict = dryRun.find((o) => !o.ok && o.error.kind === 'conflict');
+  let force = false;
+  if (conflict && !conflict.ok) {
+    const take = 'Take Ownership and Continue';
+    const choice = args?.force === undefined ? await vscode.window.showWarningMessage(`FlowLens: ${conflict.error.message}`, { modal: true }, take) : args.force ? take : undefined;
+    if (choice === take) {
+      force = true;
+      dryRun = await dryRunPolicies(session.kubeConfig, manifests, { force });
+    }
+  }
   const failure = showFailures(ctx, document, policies, dryRun);
   if (failure) {
     return { outcome: 'refused', reason: failure };
@@ -166,7 +179,7 @@ export async function applyCommand(ctx: ReviewContext, diff: ApplyDiffContent, u
     return { outcome: 'cancelled' };
   }
   // 5. Server-side apply with the field manager flowlens.
-  const applied = await applyPolicies(session.kubeConfig, manifests);
+  const applied = await applyPolicies(session.kubeConfig, manifests, { force });
   const applyFailure = showFailures(ctx, document, policies, applied);
   if (applyFailure) {
     return { outcome: 'refused', reason: applyFailure };

@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import { ClusterProxy } from './cluster-proxy';
 import { eventually, screenshot } from './workbench';
 import { parseManifests } from '../../src/core/kube/manifest';
+import { requestJson } from '../../src/cluster/raw-api';
 import type { NodeRollout, RolloutProgress } from '../../src/cluster/agent-deployment';
 import type { TreeNode } from '../../src/extension/cluster-tree';
 import type { ApplyResult } from '../../src/extension/policy-review';
@@ -144,6 +145,21 @@ suite('extension host: a live cluster (sandbox)', function () {
       assert.ok(inCluster.metadata?.managedFields?.some((m) => m.manager === 'flowlens' && m.operation === 'Apply'));
       await screenshot('applied');
       assert.deepEqual(await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true }), { outcome: 'unchanged' });
+      // Another field manager (a GitOps controller, say) takes the pod selector: a conflict, named, until the user takes ownership.
+      await requestJson(net, {
+        method: 'PATCH',
+        path: '/apis/networking.k8s.io/v1/namespaces/ui/networkpolicies/ui-egress',
+        query: { fieldManager: 'gitops', force: 'true' },
+        contentType: 'application/apply-patch+yaml',
+        body: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'ui-egress', namespace: 'ui' }, spec: { podSelector: { matchLabels: { app: 'ui-v2' } } } },
+      });
+      const refused = (await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true, force: false })) as ApplyResult;
+      assert.equal(refused.outcome, 'refused');
+      assert.match(refused.outcome === 'refused' ? refused.reason : '', /gitops/);
+      const taken = (await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true, force: true })) as ApplyResult;
+      assert.deepEqual(taken.outcome === 'applied' ? taken.changes.map((c) => c.action) : taken, ['update']);
+      const back = await api8s.readNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' });
+      assert.deepEqual(back.spec?.podSelector?.matchLabels, { app: 'ui' });
     } finally {
       await api8s.deleteNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' }).catch(() => undefined);
       // Revert the untitled document first: closing it dirty would ask whether to save.
