@@ -17,7 +17,8 @@
  *   "pods cannot block access from their resident node".
  *
  * Indexing: per pod, the policies that isolate it in each direction; per selector peer, the member
- * pods as a byte array computed on first use and shared by identical selectors.
+ * pods as a byte array computed on first use and shared by identical selectors, in every engine of the
+ * same cluster snapshot (which also share the index of pods, nodes and Services by name and address).
  */
 import { cidrContains, parseIp, type IpAddress, type IpFamily } from '../net/ip';
 import type { Cluster } from '../kube/cluster';
@@ -135,79 +136,110 @@ const ANY = -1;
 const NONE = -2;
 const NO_POLICIES: readonly number[] = [];
 
+/**
+ * What the engine needs of a cluster alone. Shared by every engine of one snapshot (clusters are immutable:
+ * a change is a new snapshot), so that an engine per policy set costs only its policies — the editor builds
+ * one per edit — and selector members are computed once per snapshot.
+ */
+interface ClusterIndex {
+  readonly pods: readonly IndexedPod[];
+  readonly podsByNamespace: ReadonlyMap<string, readonly IndexedPod[]>;
+  readonly podsById: ReadonlyMap<string, Pod>;
+  readonly entryByPod: ReadonlyMap<Pod, IndexedPod>;
+  readonly podsByIp: ReadonlyMap<string, readonly Pod[]>;
+  readonly nodeByIp: ReadonlyMap<string, string>;
+  readonly serviceByIp: ReadonlyMap<string, string>;
+  /** Selector peer members by the peer's canonical text, filled on first use. */
+  readonly members: Map<string, Uint8Array>;
+}
+
+const clusterIndexes = new WeakMap<Cluster, ClusterIndex>();
+
+function clusterIndex(cluster: Cluster): ClusterIndex {
+  let index = clusterIndexes.get(cluster);
+  if (index) {
+    return index;
+  }
+  const pods: IndexedPod[] = [];
+  const podsByNamespace = new Map<string, IndexedPod[]>();
+  const podsById = new Map<string, Pod>();
+  const entryByPod = new Map<Pod, IndexedPod>();
+  const podsByIp = new Map<string, Pod[]>();
+  const nodeByIp = new Map<string, string>();
+  const serviceByIp = new Map<string, string>();
+  for (const pod of cluster.pods) {
+    const id = `${pod.namespace}/${pod.name}`;
+    podsById.set(id, pod);
+    for (const ip of pod.ips) {
+      const list = podsByIp.get(ip.text) ?? [];
+      list.push(pod);
+      podsByIp.set(ip.text, list);
+    }
+    if (pod.hostNetwork) {
+      continue;
+    }
+    const entry: IndexedPod = {
+      index: pods.length,
+      pod,
+      id,
+      namedPorts: new Map(pod.ports.filter((p) => p.name !== undefined).map((p) => [p.name as string, p])),
+    };
+    pods.push(entry);
+    entryByPod.set(pod, entry);
+    const inNs = podsByNamespace.get(pod.namespace) ?? [];
+    inNs.push(entry);
+    podsByNamespace.set(pod.namespace, inNs);
+  }
+  for (const node of cluster.nodes.values()) {
+    for (const address of node.addresses) {
+      nodeByIp.set(address.ip.text, node.name);
+    }
+  }
+  for (const svc of cluster.services) {
+    for (const ip of svc.clusterIPs) {
+      serviceByIp.set(ip.text, `${svc.namespace}/${svc.name}`);
+    }
+  }
+  index = { pods, podsByNamespace, podsById, entryByPod, podsByIp, nodeByIp, serviceByIp, members: new Map() };
+  clusterIndexes.set(cluster, index);
+  return index;
+}
+
 export class PolicyEngine {
-  private readonly pods: IndexedPod[] = [];
-  private readonly podsByNamespace = new Map<string, IndexedPod[]>();
-  private readonly podsById = new Map<string, Pod>();
-  private readonly entryByPod = new Map<Pod, IndexedPod>();
-  private readonly podsByIp = new Map<string, Pod[]>();
-  private readonly nodeByIp = new Map<string, string>();
-  private readonly serviceByIp = new Map<string, string>();
+  private readonly index: ClusterIndex;
   private readonly compiled: CompiledPolicy[];
   private readonly ingressOf: (readonly number[])[];
   private readonly egressOf: (readonly number[])[];
-  private readonly memberCache = new Map<string, Uint8Array>();
 
   constructor(
     private readonly cluster: Cluster,
     policies: readonly NetworkPolicy[] = cluster.policies,
   ) {
-    for (const pod of cluster.pods) {
-      const id = `${pod.namespace}/${pod.name}`;
-      this.podsById.set(id, pod);
-      for (const ip of pod.ips) {
-        const list = this.podsByIp.get(ip.text) ?? [];
-        list.push(pod);
-        this.podsByIp.set(ip.text, list);
-      }
-      if (pod.hostNetwork) {
-        continue;
-      }
-      const entry: IndexedPod = {
-        index: this.pods.length,
-        pod,
-        id,
-        namedPorts: new Map(pod.ports.filter((p) => p.name !== undefined).map((p) => [p.name as string, p])),
-      };
-      this.pods.push(entry);
-      this.entryByPod.set(pod, entry);
-      const inNs = this.podsByNamespace.get(pod.namespace) ?? [];
-      inNs.push(entry);
-      this.podsByNamespace.set(pod.namespace, inNs);
-    }
-    for (const node of cluster.nodes.values()) {
-      for (const address of node.addresses) {
-        this.nodeByIp.set(address.ip.text, node.name);
-      }
-    }
-    for (const svc of cluster.services) {
-      for (const ip of svc.clusterIPs) {
-        this.serviceByIp.set(ip.text, `${svc.namespace}/${svc.name}`);
-      }
-    }
+    this.index = clusterIndex(cluster);
     this.compiled = policies.map((policy) => ({
       policy,
       id: policyId(policy),
       ingress: policy.ingress.map(compileRule),
       egress: policy.egress.map(compileRule),
     }));
-    const ingressOf: number[][] = this.pods.map(() => []);
-    const egressOf: number[][] = this.pods.map(() => []);
+    // Sparse: most pods are isolated by no policy where few are in force, and share one empty list.
+    const ingressOf: number[][] = [];
+    const egressOf: number[][] = [];
     this.compiled.forEach((cp, i) => {
       const { policy } = cp;
-      for (const entry of this.podsByNamespace.get(policy.namespace) ?? []) {
+      for (const entry of this.index.podsByNamespace.get(policy.namespace) ?? []) {
         if (selectorMatches(policy.podSelector, entry.pod.labels)) {
           if (policy.isolates.ingress) {
-            ingressOf[entry.index].push(i);
+            (ingressOf[entry.index] ??= []).push(i);
           }
           if (policy.isolates.egress) {
-            egressOf[entry.index].push(i);
+            (egressOf[entry.index] ??= []).push(i);
           }
         }
       }
     });
-    this.ingressOf = ingressOf.map((l) => (l.length === 0 ? NO_POLICIES : l));
-    this.egressOf = egressOf.map((l) => (l.length === 0 ? NO_POLICIES : l));
+    this.ingressOf = this.index.pods.map((e) => ingressOf[e.index] ?? NO_POLICIES);
+    this.egressOf = this.index.pods.map((e) => egressOf[e.index] ?? NO_POLICIES);
   }
 
   /** Resolves endpoints and named ports once, so that `allows` is cheap. Throws ProbeError. */
@@ -284,7 +316,7 @@ export class PolicyEngine {
 
   /** Pods a policy selects (its targets), as "namespace/name". */
   selectedPods(policy: NetworkPolicy): string[] {
-    return (this.podsByNamespace.get(policy.namespace) ?? []).filter((e) => selectorMatches(policy.podSelector, e.pod.labels)).map((e) => e.id);
+    return (this.index.podsByNamespace.get(policy.namespace) ?? []).filter((e) => selectorMatches(policy.podSelector, e.pod.labels)).map((e) => e.id);
   }
 
   private explainDirection(dir: Direction, subject: ResolvedEndpoint, peer: ResolvedEndpoint, p: PreparedProbe, notes: string[]): DirectionExplanation {
@@ -396,22 +428,22 @@ export class PolicyEngine {
   private members(peer: SelectorPeer, policyNamespace: string): Uint8Array {
     const podSelector = peer.podSelector ?? EVERYTHING;
     const key = `${peer.namespaceSelector ? `nsSel ${formatSelector(peer.namespaceSelector)}` : `ns ${policyNamespace}`}|${formatSelector(podSelector)}`;
-    const cached = this.memberCache.get(key);
+    const cached = this.index.members.get(key);
     if (cached) {
       return cached;
     }
-    const members = new Uint8Array(this.pods.length);
+    const members = new Uint8Array(this.index.pods.length);
     const namespaces = peer.namespaceSelector
       ? [...this.cluster.namespaces.values()].filter((ns) => selectorMatches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name)
       : [policyNamespace];
     for (const ns of namespaces) {
-      for (const entry of this.podsByNamespace.get(ns) ?? []) {
+      for (const entry of this.index.podsByNamespace.get(ns) ?? []) {
         if (selectorMatches(podSelector, entry.pod.labels)) {
           members[entry.index] = 1;
         }
       }
     }
-    this.memberCache.set(key, members);
+    this.index.members.set(key, members);
     return members;
   }
 
@@ -421,7 +453,7 @@ export class PolicyEngine {
       if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) {
         throw new ProbeError(`${role}: "${ref}" must be "namespace/pod" or {"ip": "..."}`);
       }
-      const pod = this.podsById.get(ref);
+      const pod = this.index.podsById.get(ref);
       if (!pod) {
         throw new ProbeError(`${role}: pod ${ref} is not in the cluster input`);
       }
@@ -434,7 +466,7 @@ export class PolicyEngine {
     if (!ip) {
       throw new ProbeError(`${role}: "${typeof ref?.ip === 'string' ? ref.ip : JSON.stringify(ref)}" is not a valid IP address`);
     }
-    const owners = (this.podsByIp.get(ip.text) ?? []).filter((p) => !p.hostNetwork);
+    const owners = (this.index.podsByIp.get(ip.text) ?? []).filter((p) => !p.hostNetwork);
     const live = owners.filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed');
     const pod = (live.length > 0 ? live : owners)[0];
     if (pod) {
@@ -445,11 +477,11 @@ export class PolicyEngine {
       }
       return { ...this.locatePod(pod, notes), fixedIp: ip };
     }
-    const node = this.nodeByIp.get(ip.text) ?? (this.podsByIp.get(ip.text) ?? []).find((p) => p.hostNetwork)?.nodeName;
+    const node = this.index.nodeByIp.get(ip.text) ?? (this.index.podsByIp.get(ip.text) ?? []).find((p) => p.hostNetwork)?.nodeName;
     if (node !== undefined) {
       return { kind: 'node', label: `node ${node} (${ip.text})`, nodeName: node, ips: [ip], fixedIp: ip };
     }
-    const service = this.serviceByIp.get(ip.text);
+    const service = this.index.serviceByIp.get(ip.text);
     if (service) {
       notes.push(`${ip.text} is the ClusterIP of Service ${service}; policies see the backend pod after the Service's address translation, so probe a backend pod to evaluate it`);
     }
@@ -464,7 +496,7 @@ export class PolicyEngine {
       );
       return { kind: 'node', label: `${id} (host network)`, nodeName: pod.nodeName, ips: pod.ips };
     }
-    const entry = this.entryByPod.get(pod);
+    const entry = this.index.entryByPod.get(pod);
     return { kind: 'pod', label: id, entry, nodeName: pod.nodeName, ips: pod.ips };
   }
 }

@@ -180,6 +180,8 @@ export class WorkloadIndex {
   private readonly objects = new Map<string, Workload>();
   private readonly byNamespace = new Map<string, Map<string, { id: WorkloadId; pods: Pod[] }>>();
   private readonly selectors = new Map<string, StableSelector>();
+  /** The cluster's non-host-network pods by namespace, on first need: selectors visit many namespaces. */
+  private podsByNamespace?: Map<string, Pod[]>;
 
   constructor(
     private readonly cluster: Cluster,
@@ -207,10 +209,20 @@ export class WorkloadIndex {
     let map = this.byNamespace.get(namespace);
     if (!map) {
       map = new Map();
-      for (const pod of this.cluster.pods) {
-        if (pod.namespace !== namespace || pod.hostNetwork) {
-          continue;
+      if (!this.podsByNamespace) {
+        this.podsByNamespace = new Map();
+        for (const pod of this.cluster.pods) {
+          if (!pod.hostNetwork) {
+            const list = this.podsByNamespace.get(pod.namespace);
+            if (list) {
+              list.push(pod);
+            } else {
+              this.podsByNamespace.set(pod.namespace, [pod]);
+            }
+          }
         }
+      }
+      for (const pod of this.podsByNamespace.get(namespace) ?? []) {
         const id = this.workloadOf(pod);
         const key = workloadKey(id);
         const entry = map.get(key) ?? { id, pods: [] };

@@ -140,17 +140,50 @@ function selectable(pod: Pod): boolean {
   return !pod.hostNetwork && !ENDED.has(pod.phase ?? '');
 }
 
+/**
+ * What the diagnostics need of a cluster snapshot alone, kept across calls: the extension diagnoses every
+ * edit against the same snapshot (snapshots are immutable: a change is a new one).
+ */
+interface ClusterFacts {
+  /** Selectable pods by namespace. */
+  readonly live: ReadonlyMap<string, readonly Pod[]>;
+  readonly dns: ClusterDns | undefined;
+  podsById?: ReadonlyMap<string, Pod>;
+  podsByIp?: ReadonlyMap<string, readonly Pod[]>;
+}
+
+const clusterFacts = new WeakMap<Cluster, ClusterFacts>();
+
+function factsOf(cluster: Cluster): ClusterFacts {
+  let facts = clusterFacts.get(cluster);
+  if (!facts) {
+    const live = new Map<string, Pod[]>();
+    for (const pod of cluster.pods) {
+      if (selectable(pod)) {
+        const list = live.get(pod.namespace);
+        if (list) {
+          list.push(pod);
+        } else {
+          live.set(pod.namespace, [pod]);
+        }
+      }
+    }
+    facts = { live, dns: findClusterDns(cluster) };
+    clusterFacts.set(cluster, facts);
+  }
+  return facts;
+}
+
+/** The workload index of a flows array and its cluster, kept across calls like the flows (its selectors are worked out on demand). */
+const workloadIndexes = new WeakMap<readonly EnrichedFlow[], { readonly cluster: Cluster; readonly index: WorkloadIndex }>();
+
 class Diagnoser {
   private readonly cluster: Cluster;
   private readonly candidates: Candidate[];
   private readonly byId: Map<string, Candidate>;
-  /** Selectable pods by namespace. */
-  private readonly live = new Map<string, Pod[]>();
+  private readonly facts: ClusterFacts;
   private readonly dns: ClusterDns | undefined;
-  private indexCache?: WorkloadIndex;
   private engineCache?: PolicyEngine;
-  private podsById?: Map<string, Pod>;
-  private podsByIp?: Map<string, Pod[]>;
 
   constructor(
     private readonly context: DiagnosticContext,
@@ -160,17 +193,8 @@ class Diagnoser {
     this.cluster = context.cluster;
     this.candidates = objects.map((object) => ({ object, policy: object.policy! }));
     this.byId = new Map(this.candidates.map((c) => [policyId(c.policy), c]));
-    for (const pod of this.cluster.pods) {
-      if (selectable(pod)) {
-        const list = this.live.get(pod.namespace);
-        if (list) {
-          list.push(pod);
-        } else {
-          this.live.set(pod.namespace, [pod]);
-        }
-      }
-    }
-    this.dns = findClusterDns(this.cluster);
+    this.facts = factsOf(this.cluster);
+    this.dns = this.facts.dns;
   }
 
   run(): void {
@@ -197,7 +221,13 @@ class Diagnoser {
   }
 
   private get index(): WorkloadIndex {
-    return (this.indexCache ??= new WorkloadIndex(this.cluster, this.context.flows));
+    const { cluster, flows } = this.context;
+    let cached = workloadIndexes.get(flows);
+    if (cached?.cluster !== cluster) {
+      cached = { cluster, index: new WorkloadIndex(cluster, flows) };
+      workloadIndexes.set(flows, cached);
+    }
+    return cached.index;
   }
 
   /** The policies in force with the document's replacing or adding to them: what whatIf calls "after". */
@@ -205,8 +235,8 @@ class Diagnoser {
     return (this.engineCache ??= new PolicyEngine(this.cluster, withPolicies(this.cluster.policies, this.candidates.map((c) => c.policy))));
   }
 
-  private podsIn(namespace: string, selector?: LabelSelector): Pod[] {
-    const pods = this.live.get(namespace) ?? [];
+  private podsIn(namespace: string, selector?: LabelSelector): readonly Pod[] {
+    const pods = this.facts.live.get(namespace) ?? [];
     return selector ? pods.filter((p) => selectorMatches(selector, p.labels)) : pods;
   }
 
@@ -361,7 +391,7 @@ class Diagnoser {
     if (from === undefined) {
       return [];
     }
-    const podsById = (this.podsById ??= new Map(this.cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p])));
+    const podsById = (this.facts.podsById ??= new Map(this.cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p])));
     for (const backend of g.newlyDeniedBackends) {
       const pod = podsById.get(backend);
       const port = (g.portName !== undefined ? pod?.ports.find((p) => p.name === g.portName && p.protocol === g.protocol)?.port : undefined) ?? g.port;
@@ -399,15 +429,10 @@ class Diagnoser {
     }
     const workload = g.client.workload;
     if (g.client.kind === 'workload' && workload) {
-      if (!this.podsByIp) {
-        this.podsByIp = new Map();
-        for (const p of this.cluster.pods) {
-          p.ips.forEach((a) => this.podsByIp!.set(a.text, [...(this.podsByIp!.get(a.text) ?? []), p]));
-        }
-      }
+      const podsByIp = (this.facts.podsByIp ??= podsByAddress(this.cluster));
       // Addresses are reused: the pod that held it is the one of the group's workload (finished or not).
       const key = workloadKey(workload);
-      const pod = (this.podsByIp.get(ip) ?? []).find((p) => !p.hostNetwork && workloadKey(this.index.workloadOf(p)) === key);
+      const pod = (podsByIp.get(ip) ?? []).find((p) => !p.hostNetwork && workloadKey(this.index.workloadOf(p)) === key);
       if (pod) {
         return `${pod.namespace}/${pod.name}`;
       }
@@ -478,6 +503,21 @@ class Diagnoser {
     const list = object.rangeOf(['spec', dir], 'key');
     return list.exact ? list : object.rangeOf(['spec', 'podSelector'], 'key');
   }
+}
+
+function podsByAddress(cluster: Cluster): Map<string, Pod[]> {
+  const out = new Map<string, Pod[]>();
+  for (const p of cluster.pods) {
+    for (const a of p.ips) {
+      const list = out.get(a.text);
+      if (list) {
+        list.push(p);
+      } else {
+        out.set(a.text, [p]);
+      }
+    }
+  }
+  return out;
 }
 
 function addressPeer(ip: string | undefined): RawPeer | undefined {

@@ -18,7 +18,10 @@
  * connection first; a connection no changed policy selects (at either end, in that direction) keeps its
  * verdict, so only the before-engine decides it; verdicts and rule credits are memoised per class of
  * pods (namespace, labels, named ports) unless an ipBlock of some policy contains pod addresses; and a
- * verdict is explained only while it can still credit an unused candidate rule.
+ * verdict is explained only while it can still credit an unused candidate rule. The editor judges every
+ * edit against the same cluster and flows: what depends only on them (connections, endpoint summaries,
+ * groups and their order, the before-engine and its verdicts) is kept across calls, by the identity of
+ * the cluster snapshot, the flows array and the policies in force (none of which is ever modified).
  */
 import type { Cluster } from '../kube/cluster';
 import { cidrContains, parseIp, type IpAddress } from '../net/ip';
@@ -124,25 +127,174 @@ interface Backend {
   readonly pod?: Pod;
 }
 
-interface Outcome {
+/** A connection as far as the cluster and the flows alone decide: the same for every change judged against them. */
+interface ConnectionFacts {
+  readonly flow: EnrichedFlow;
+  readonly working: EvidenceTally;
+  readonly failed: EvidenceTally;
+  readonly clientId: string;
+  readonly serverId: string;
+  readonly clientRef: EndpointRef;
+  /** The client pod, unless the client is not a pod or uses the host network (then it is its node). */
+  readonly srcPod: Pod | undefined;
   readonly backends: readonly Backend[];
-  readonly probes: readonly Probe[];
-  readonly before: readonly boolean[];
-  readonly after: readonly boolean[];
-  /** Prepared for the after-engine on first need (connections no change touches are decided by the before-engine). */
-  readonly preparedAfter: (PreparedProbe | undefined)[];
+  /** The number of the first backend's probe among the view's probes; the others follow. */
+  readonly firstProbe: number;
+  /** Per backend: the number of its (client class, backend class, port, protocol) among the view's, or -1 (not memoisable). */
+  readonly classKeys: readonly number[];
+  /** "namespace/name:port" of the Service dialled. */
+  readonly service: string | undefined;
 }
 
-interface Connection {
-  readonly group: GroupAcc;
-  readonly outcome: Outcome;
-  readonly allowedBefore: boolean;
-  readonly allowedAfter: boolean;
-  /** The first backend the change denies, or -1. */
-  readonly newlyDeniedAt: number;
-  readonly newlyAllowed: boolean;
-  /** The first backend denied after the change, or -1. */
-  readonly deniedAt: number;
+/**
+ * The groups of the connections that are evaluated, in the order they appear. Which connections are
+ * evaluated (a probe naming what the cluster lacks leaves its connection out, unless a memoised verdict
+ * covers it) depends only on the view and on whether verdicts are memoised per class, so one grouping per
+ * flows view and memoisation serves every change.
+ */
+interface Grouping {
+  /** Endpoint summaries by client or server id: the first evaluated connection's. */
+  readonly summaries: Map<string, EndpointSummary>;
+  readonly numbers: Map<string, number>;
+  readonly groups: { readonly client: EndpointSummary; readonly server: EndpointSummary }[];
+  /** Per connection: its group, or -1 until it is first evaluated. */
+  readonly of: Int32Array;
+  /** Group numbers in report order (see groupOrder), worked out on first need. */
+  sorted?: readonly number[];
+}
+
+/**
+ * What depends only on the cluster and the flows in the window: built once per flows array (and window),
+ * as the editor judges every edit against the same flows until new ones arrive.
+ */
+interface FlowsView {
+  readonly cluster: Cluster;
+  readonly fromMs: number | undefined;
+  readonly toMs: number | undefined;
+  readonly index: WorkloadIndex;
+  readonly connections: readonly ConnectionFacts[];
+  readonly probes: number;
+  readonly classKeys: number;
+  /** By memoisation per class (1) or not (0). */
+  readonly groupings: [Grouping | undefined, Grouping | undefined];
+  /** The before-engine's verdict per probe (or why it cannot be evaluated), for the engine that decided them. */
+  before?: { readonly engine: PolicyEngine; readonly verdicts: (boolean | ProbeError | undefined)[] };
+}
+
+const views = new WeakMap<readonly EnrichedFlow[], FlowsView>();
+
+function flowsView(cluster: Cluster, all: readonly EnrichedFlow[], window: WhatIfInput['window']): FlowsView {
+  const fromMs = window?.fromMs;
+  const toMs = window?.toMs;
+  const cached = views.get(all);
+  if (cached && cached.cluster === cluster && cached.fromMs === fromMs && cached.toMs === toMs) {
+    return cached;
+  }
+  const flows = all.filter((f) => (fromMs === undefined || f.endMs >= fromMs) && (toMs === undefined || f.startMs <= toMs));
+  const facts = clusterFacts(cluster);
+  const keys = new Map<string, number>();
+  let probes = 0;
+  const connectionFacts = connections(flows).map(({ flow, working, failed }): ConnectionFacts => {
+    const { client, server } = flow;
+    const backends = serverBackends(flow);
+    const clientPod = client.kind === 'pod' && client.pods.length === 1 ? client.pods[0] : undefined;
+    const srcClass = clientPod ? podClass(facts, clientPod) : undefined;
+    const classKeys = backends.map((b) => {
+      if (srcClass === undefined || !b.pod) {
+        return -1;
+      }
+      const text = `${srcClass}>${podClass(facts, b.pod)}:${b.port}/${flow.protocol}`;
+      const key = keys.get(text) ?? keys.size;
+      keys.set(text, key);
+      return key;
+    });
+    const clientRef = endpointRef(client);
+    const firstProbe = probes;
+    probes += backends.length;
+    return {
+      flow,
+      working,
+      failed,
+      clientId: clientPod ? `${clientPod.namespace}/${clientPod.name}` : client.ip,
+      serverId: server.pods.length === 1 ? `${server.kind}:${server.pods[0].namespace}/${server.pods[0].name}` : `${server.kind}:${server.ip}#${server.pods.length}`,
+      clientRef,
+      srcPod: clientPod && !clientPod.hostNetwork ? clientPod : undefined,
+      backends,
+      firstProbe,
+      classKeys,
+      service: server.service ? `${server.service.namespace}/${server.service.name}:${server.service.port}` : undefined,
+    };
+  });
+  const view: FlowsView = {
+    cluster,
+    fromMs,
+    toMs,
+    index: new WorkloadIndex(cluster, flows),
+    connections: connectionFacts,
+    probes,
+    classKeys: keys.size,
+    groupings: [undefined, undefined],
+  };
+  views.set(all, view);
+  return view;
+}
+
+/** What depends only on the pods of a cluster snapshot (snapshots are immutable: a change is a new one). */
+interface ClusterFacts {
+  readonly podsByNamespace: ReadonlyMap<string, readonly Pod[]>;
+  /** Pod -> class number; equal numbers for equal (namespace, labels, named ports). */
+  readonly classOf: Map<Pod, number>;
+  readonly classes: Map<string, number>;
+  /** Sorted IPv4 addresses and the IPv6 ones of the pods that are not host-network, on first need. */
+  addresses?: { readonly v4: Uint32Array; readonly v6: readonly IpAddress[] };
+  /** The engine of the policies in force, for the list it was built from. */
+  before?: { readonly policies: readonly NetworkPolicy[]; readonly engine: PolicyEngine };
+}
+
+const clusters = new WeakMap<Cluster, ClusterFacts>();
+
+function clusterFacts(cluster: Cluster): ClusterFacts {
+  let facts = clusters.get(cluster);
+  if (!facts) {
+    const podsByNamespace = new Map<string, Pod[]>();
+    for (const pod of cluster.pods) {
+      const list = podsByNamespace.get(pod.namespace);
+      if (list) {
+        list.push(pod);
+      } else {
+        podsByNamespace.set(pod.namespace, [pod]);
+      }
+    }
+    facts = { podsByNamespace, classOf: new Map(), classes: new Map() };
+    clusters.set(cluster, facts);
+  }
+  return facts;
+}
+
+/** The engine of the policies in force: kept while the cluster and the list (by identity) stay the same. */
+function beforeEngine(cluster: Cluster, facts: ClusterFacts, inForce: readonly NetworkPolicy[]): PolicyEngine {
+  if (facts.before?.policies !== inForce) {
+    facts.before = { policies: inForce, engine: new PolicyEngine(cluster, inForce) };
+  }
+  return facts.before.engine;
+}
+
+function podClass(facts: ClusterFacts, pod: Pod): number {
+  let c = facts.classOf.get(pod);
+  if (c === undefined) {
+    const labels = [...pod.labels].sort(([x], [y]) => compare(x, y)).map(([k, v]) => `${k}=${v}`).join(',');
+    const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).sort(compare).join(',');
+    const text = pod.hostNetwork ? `host ${pod.namespace}/${pod.name}` : `${pod.namespace}|${labels}|${ports}`;
+    c = facts.classes.get(text) ?? facts.classes.size;
+    facts.classes.set(text, c);
+    facts.classOf.set(pod, c);
+  }
+  return c;
+}
+
+interface Sample {
+  readonly connection: ConnectionFacts;
+  readonly index: number;
 }
 
 interface GroupAcc {
@@ -163,8 +315,8 @@ interface GroupAcc {
   newlyDeniedWorking: boolean;
   newlyAllowed: boolean;
   workingDeniedBefore: boolean;
-  sample?: { outcome: Outcome; index: number };
-  deniedSample?: { outcome: Outcome; index: number };
+  sample?: Sample;
+  deniedSample?: Sample;
   deniedSampleFailed?: boolean;
 }
 
@@ -193,49 +345,56 @@ export function whatIf(input: WhatIfInput): WhatIfReport {
     const old = inForceById.get(policyId(c));
     return !old || fingerprint(old) !== fingerprint(c);
   });
-  const changed = changedPods(cluster, [
+  const facts = clusterFacts(cluster);
+  const changed = changedPods(facts, [
     ...differs,
     ...differs.map((c) => inForceById.get(policyId(c))).filter((p): p is NetworkPolicy => p !== undefined),
     ...inForce.filter((p) => removedIds.has(policyId(p))),
   ]);
-  const before = new PolicyEngine(cluster, inForce);
+  const before = beforeEngine(cluster, facts, inForce);
   const afterEngine = new PolicyEngine(cluster, after);
   const notes: string[] = [];
 
-  const flows = input.flows.filter((f) => (input.window?.fromMs === undefined || f.endMs >= input.window.fromMs) && (input.window?.toMs === undefined || f.startMs <= input.window.toMs));
-  const index = new WorkloadIndex(cluster, flows);
-  const credit = new RuleCredit(cluster, candidates);
-  const summaries = new Map<string, EndpointSummary>();
-  const groups = new Map<string, GroupAcc>();
+  const view = flowsView(cluster, input.flows, input.window);
+  const { index } = view;
+  const credit = new RuleCredit(facts, candidates);
   const range = new EvidenceTally();
   const counts = { allowedBefore: 0, allowedAfter: 0, newlyDenied: 0, newlyAllowed: 0 };
   const unevaluated = new Map<string, string>();
-  const decider = new Decider(before, afterEngine, changed, credit, !ipBlocksMatchPods(cluster, [...inForce, ...candidates]), unevaluated);
+  const byClass = !ipBlocksMatchPods(cluster, facts, [...inForce, ...candidates]);
+  const decider = new Decider(view, before, afterEngine, changed, credit, byClass, unevaluated);
+  const grouping: Grouping = (view.groupings[byClass ? 1 : 0] ??= { summaries: new Map(), numbers: new Map(), groups: [], of: new Int32Array(view.connections.length).fill(-1) });
+  const groups: (GroupAcc | undefined)[] = new Array<GroupAcc | undefined>(grouping.groups.length);
 
-  // Everything that depends only on the connection (client, server, port, protocol) is worked out once;
-  // each record then only adds its evidence. Records of one connection repeat once per agent window.
+  // Everything that depends only on the connection (client, server, port, protocol) is worked out once
+  // per flows view; each call then decides the verdicts and adds the evidence.
   const summary = (id: string, peer: FlowPeer, side: 'client' | 'server') => {
-    let found = summaries.get(id);
+    let found = grouping.summaries.get(id);
     if (!found) {
       found = summarize(peer, index, side);
-      summaries.set(id, found);
+      grouping.summaries.set(id, found);
     }
     return found;
   };
-  const connect = (flow: EnrichedFlow, clientId: string, serverId: string): Connection | null => {
-    const backends = serverBackends(flow);
-    const outcome = decider.outcome(flow.client, endpointRef(flow.client), backends, flow.protocol);
-    if (outcome === null) {
-      return null;
+  const groupOf = (c: ConnectionFacts, i: number): GroupAcc => {
+    let n = grouping.of[i];
+    if (n < 0) {
+      const client = summary(c.clientId, c.flow.client, 'client');
+      const server = summary(c.serverId, c.flow.server, 'server');
+      const gkey = `${client.label}|${server.label}|${c.flow.port}|${c.flow.portName ?? ''}|${c.flow.protocol}`;
+      n = grouping.numbers.get(gkey) ?? grouping.groups.length;
+      if (n === grouping.groups.length) {
+        grouping.numbers.set(gkey, n);
+        grouping.groups.push({ client, server });
+      }
+      grouping.of[i] = n;
     }
-    const client = summary(clientId, flow.client, 'client');
-    const server = summary(serverId, flow.server, 'server');
-    const gkey = `${client.label}|${server.label}|${flow.port}|${flow.portName ?? ''}|${flow.protocol}`;
-    let g = groups.get(gkey);
+    let g = groups[n];
     if (!g) {
+      const { flow } = c;
       g = {
-        client,
-        server,
+        client: grouping.groups[n].client,
+        server: grouping.groups[n].server,
         port: flow.port,
         portName: flow.portName,
         protocol: flow.protocol,
@@ -250,81 +409,81 @@ export function whatIf(input: WhatIfInput): WhatIfReport {
         newlyAllowed: false,
         workingDeniedBefore: false,
       };
-      groups.set(gkey, g);
+      groups[n] = g;
     }
+    return g;
+  };
+
+  view.connections.forEach((c, i) => {
+    if (!decider.decide(c)) {
+      return;
+    }
+    const g = groupOf(c, i);
     let allowedBefore = true;
     let allowedAfter = true;
     let newlyDeniedAt = -1;
     let deniedAt = -1;
     let opened = false;
-    for (let i = 0; i < outcome.before.length; i++) {
-      const b = outcome.before[i];
-      const a = outcome.after[i];
+    for (let j = 0; j < c.backends.length; j++) {
+      const b = decider.before[c.firstProbe + j] === 1;
+      const a = decider.after[c.firstProbe + j] === 1;
       allowedBefore &&= b;
       allowedAfter &&= a;
       if (!a && deniedAt < 0) {
-        deniedAt = i;
+        deniedAt = j;
       }
       if (b && !a) {
         if (newlyDeniedAt < 0) {
-          newlyDeniedAt = i;
+          newlyDeniedAt = j;
         }
-        addOnce(g.newlyDeniedBackends, outcome.backends[i].label);
+        addOnce(g.newlyDeniedBackends, c.backends[j].label);
       }
       opened ||= !b && a;
     }
     const newlyAllowed = newlyDeniedAt < 0 && opened;
-    if (flow.server.service) {
-      addOnce(g.services, `${flow.server.service.namespace}/${flow.server.service.name}:${flow.server.service.port}`);
+    if (c.service !== undefined) {
+      addOnce(g.services, c.service);
     }
-    for (const b of outcome.backends) {
+    for (const b of c.backends) {
       addOnce(g.backends, b.label);
     }
     g.anyDeniedBefore ||= !allowedBefore;
     g.anyDeniedAfter ||= !allowedAfter;
     g.newlyDenied ||= newlyDeniedAt >= 0;
     g.newlyAllowed ||= newlyAllowed;
-    return { group: g, outcome, allowedBefore, allowedAfter, newlyDeniedAt, newlyAllowed, deniedAt };
-  };
 
-  for (const { flow, working, failed } of connections(flows)) {
-    const { client, server } = flow;
-    const clientId = client.kind === 'pod' && client.pods.length === 1 ? `${client.pods[0].namespace}/${client.pods[0].name}` : client.ip;
-    const serverId = server.pods.length === 1 ? `${server.kind}:${server.pods[0].namespace}/${server.pods[0].name}` : `${server.kind}:${server.ip}#${server.pods.length}`;
-    const conn = connect(flow, clientId, serverId);
-    if (conn === null) {
-      continue;
-    }
+    const { working, failed } = c;
     const records = working.records + failed.records;
     range.merge(working);
     range.merge(failed);
-    counts.allowedBefore += conn.allowedBefore ? records : 0;
-    counts.allowedAfter += conn.allowedAfter ? records : 0;
-    counts.newlyDenied += conn.newlyDeniedAt >= 0 ? records : 0;
-    counts.newlyAllowed += conn.newlyAllowed ? records : 0;
-    const g = conn.group;
+    counts.allowedBefore += allowedBefore ? records : 0;
+    counts.allowedAfter += allowedAfter ? records : 0;
+    counts.newlyDenied += newlyDeniedAt >= 0 ? records : 0;
+    counts.newlyAllowed += newlyAllowed ? records : 0;
     const works = working.records > 0;
     g.evidence.merge(working);
     g.evidence.merge(failed);
-    g.workingDeniedBefore ||= !conn.allowedBefore && works;
-    g.newlyDeniedWorking ||= conn.newlyDeniedAt >= 0 && works;
+    g.workingDeniedBefore ||= !allowedBefore && works;
+    g.newlyDeniedWorking ||= newlyDeniedAt >= 0 && works;
     // The explanation shown: a newly denied connection (of working traffic, preferably), else a denied one, else any.
-    if (conn.newlyDeniedAt >= 0) {
+    if (newlyDeniedAt >= 0) {
       if (!g.deniedSample || (g.deniedSampleFailed && works)) {
-        g.deniedSample = { outcome: conn.outcome, index: conn.newlyDeniedAt };
+        g.deniedSample = { connection: c, index: newlyDeniedAt };
         g.deniedSampleFailed = !works;
       }
-    } else if ((conn.newlyAllowed || (!conn.allowedBefore && works)) && (!g.sample || (conn.deniedAt >= 0 && g.sample.outcome.after[g.sample.index]))) {
-      // Kept only where the group will be explained (newly allowed, or working flows denied already): other outcomes are garbage at once.
-      g.sample = { outcome: conn.outcome, index: Math.max(conn.deniedAt, 0) };
+    } else if ((newlyAllowed || (!allowedBefore && works)) && (!g.sample || (deniedAt >= 0 && decider.after[g.sample.connection.firstProbe + g.sample.index] === 1))) {
+      // Kept only where the group will be explained (newly allowed, or working flows denied already).
+      g.sample = { connection: c, index: Math.max(deniedAt, 0) };
     }
-  }
+  });
 
   for (const [what, why] of unevaluated) {
     notes.push(`not evaluated: ${what}: ${why}`);
   }
-  const finished = new Map([...groups.values()].map((g) => [g, finishGroup(g, afterEngine)]));
-  const pick = (pred: (g: GroupAcc) => boolean) => [...groups.values()].filter(pred).map((g) => finished.get(g)!).sort(groupOrder);
+  // The same groups, in the same order, in every call with this grouping: sorted once.
+  const finished = groups.map((g) => g && finishGroup(g, decider));
+  grouping.sorted ??= finished.map((_, n) => n).sort((x, y) => groupOrder(finished[x]!, finished[y]!));
+  const pick = (pred: (g: GroupAcc) => boolean) => grouping.sorted!.filter((n) => pred(groups[n]!)).map((n) => finished[n]!);
   const all = pick(() => true);
   const newlyDenied = pick((g) => g.newlyDeniedWorking);
   const newlyDeniedAttempts = pick((g) => g.newlyDenied && !g.newlyDeniedWorking);
@@ -375,6 +534,12 @@ export function whatIf(input: WhatIfInput): WhatIfReport {
   };
 }
 
+/** The probe of a connection's backend; made where it is evaluated, as memoised verdicts need none. */
+function probeOf(c: ConnectionFacts, backend: number): Probe {
+  const b = c.backends[backend];
+  return { from: c.clientRef, to: b.ref, port: b.port, protocol: c.flow.protocol };
+}
+
 function endpointRef(peer: FlowPeer): EndpointRef {
   return peer.kind === 'pod' && peer.pods.length === 1 ? `${peer.pods[0].namespace}/${peer.pods[0].name}` : { ip: peer.ip };
 }
@@ -385,7 +550,10 @@ function serverBackends(flow: EnrichedFlow): Backend[] {
   if (server.kind !== 'pod' || server.pods.length === 0) {
     return [{ ref: { ip: server.ip }, label: server.ip, port: flow.port }];
   }
-  return server.pods.map((pod) => ({ ref: `${pod.namespace}/${pod.name}`, label: `${pod.namespace}/${pod.name}`, port: portOn(pod, flow), pod }));
+  return server.pods.map((pod) => {
+    const id = `${pod.namespace}/${pod.name}`;
+    return { ref: id, label: id, port: portOn(pod, flow), pod };
+  });
 }
 
 function portOn(pod: Pod, flow: EnrichedFlow): number {
@@ -403,102 +571,128 @@ function portOn(pod: Pod, flow: EnrichedFlow): number {
  * depend on each pod only through its namespace, labels and named ports — unless an ipBlock of some
  * policy contains pod addresses (then the address matters too). So when no ipBlock contains a pod
  * address, verdicts and rule credits are memoised per class of (source, destination, port, protocol);
- * otherwise every probe is evaluated.
+ * otherwise every probe is evaluated. The before-engine's verdicts are kept with the flows view, for the
+ * next change judged against the same policies in force.
  */
 class Decider {
-  private readonly memo = new Map<string, { before: boolean; after: boolean }>();
-  /** Pod -> class number; equal numbers for equal (namespace, labels, named ports). */
-  private readonly classOf = new Map<Pod, number>();
-  private readonly classes = new Map<string, number>();
+  /** Per probe of the view: 1 where allowed before (after) the change, for the connections decided. */
+  readonly before: Uint8Array;
+  readonly after: Uint8Array;
+  /** Per class key: 0 while undecided, else 1 + (1 if allowed before) + (2 if allowed after). */
+  private readonly memo: Uint8Array;
+  /** Prepared for the after-engine on first need (connections no change touches are decided by the before-engine). */
+  private readonly preparedAfter = new Map<number, PreparedProbe>();
+  private readonly beforeVerdicts: (boolean | ProbeError | undefined)[];
 
   constructor(
-    private readonly before: PolicyEngine,
-    private readonly after: PolicyEngine,
+    view: FlowsView,
+    private readonly beforeEngine: PolicyEngine,
+    private readonly afterEngine: PolicyEngine,
     private readonly changed: ChangedPods,
     private readonly credit: RuleCredit,
     private readonly byClass: boolean,
     private readonly problems: Map<string, string>,
-  ) {}
+  ) {
+    this.before = new Uint8Array(view.probes);
+    this.after = new Uint8Array(view.probes);
+    this.memo = new Uint8Array(byClass ? view.classKeys : 0);
+    if (view.before?.engine !== beforeEngine) {
+      view.before = { engine: beforeEngine, verdicts: new Array<boolean | ProbeError | undefined>(view.probes).fill(undefined) };
+    }
+    this.beforeVerdicts = view.before.verdicts;
+  }
 
-  outcome(client: FlowPeer, clientRef: EndpointRef, backends: readonly Backend[], protocol: Protocol): Outcome | null {
-    const b: boolean[] = [];
-    const a: boolean[] = [];
-    const probes: Probe[] = [];
-    const preparedAfter: (PreparedProbe | undefined)[] = [];
-    const srcClass = this.byClass && client.kind === 'pod' && client.pods.length === 1 ? this.podClass(client.pods[0]) : undefined;
-    for (const backend of backends) {
-      const probe = { from: clientRef, to: backend.ref, port: backend.port, protocol };
-      probes.push(probe);
-      const key = srcClass !== undefined && backend.pod ? `${srcClass}>${this.podClass(backend.pod)}:${backend.port}/${protocol}` : undefined;
-      const known = key !== undefined ? this.memo.get(key) : undefined;
-      if (known) {
-        b.push(known.before);
-        a.push(known.after);
-        preparedAfter.push(undefined);
+  /** Decides every backend of a connection; false (and the problem noted) when one cannot be evaluated. */
+  decide(c: ConnectionFacts): boolean {
+    for (let i = 0; i < c.backends.length; i++) {
+      const p = c.firstProbe + i;
+      const key = this.byClass ? c.classKeys[i] : -1;
+      const known = key >= 0 ? this.memo[key] : 0;
+      if (known !== 0) {
+        this.before[p] = (known - 1) & 1;
+        this.after[p] = ((known - 1) >> 1) & 1;
         continue;
       }
+      const backend = c.backends[i];
+      const probe = probeOf(c, i);
       try {
-        // The pods at the ends, as the flow names them (a host-network pod is its node: no pod end).
-        const srcPod = client.kind === 'pod' && client.pods.length === 1 && !client.pods[0].hostNetwork ? client.pods[0] : undefined;
         const dstPod = backend.pod && !backend.pod.hostNetwork ? backend.pod : undefined;
         // A verdict changes only where a changed policy selects the source (egress) or the destination (ingress).
-        const touched = (srcPod !== undefined && this.changed.egress.has(srcPod)) || (dstPod !== undefined && this.changed.ingress.has(dstPod));
-        const crediting = this.credit.open(srcPod, dstPod);
+        const touched = (c.srcPod !== undefined && this.changed.egress.has(c.srcPod)) || (dstPod !== undefined && this.changed.ingress.has(dstPod));
+        const crediting = this.credit.open(c.srcPod, dstPod);
         let allowed: boolean;
         let allowedAfter: boolean;
-        let pa: PreparedProbe | undefined;
         if (!touched && crediting) {
           // Same verdict before and after: one explained evaluation gives it and the rules to credit.
-          pa = this.after.prepare(probe);
-          const v = this.after.evaluate(pa);
+          const pa = this.afterEngine.prepare(probe);
+          this.preparedAfter.set(p, pa);
+          const v = this.afterEngine.evaluate(pa);
           allowed = allowedAfter = v.allowed;
           if (v.allowed) {
             this.credit.record(v.explanation);
           }
         } else {
-          allowed = this.before.allows(this.before.prepare(probe));
+          allowed = this.beforeVerdict(p, probe);
           allowedAfter = allowed;
           if (touched) {
-            pa = this.after.prepare(probe);
-            allowedAfter = this.after.allows(pa);
+            const pa = this.afterEngine.prepare(probe);
+            this.preparedAfter.set(p, pa);
+            allowedAfter = this.afterEngine.allows(pa);
             if (allowedAfter && crediting) {
-              this.credit.record(this.after.evaluate(pa).explanation);
+              this.credit.record(this.afterEngine.evaluate(pa).explanation);
             }
           }
         }
-        b.push(allowed);
-        a.push(allowedAfter);
-        preparedAfter.push(pa);
-        if (key !== undefined) {
-          this.memo.set(key, { before: allowed, after: allowedAfter });
+        this.before[p] = allowed ? 1 : 0;
+        this.after[p] = allowedAfter ? 1 : 0;
+        if (key >= 0) {
+          this.memo[key] = 1 + (allowed ? 1 : 0) + (allowedAfter ? 2 : 0);
         }
       } catch (e) {
         if (e instanceof ProbeError) {
-          this.problems.set(`${typeof clientRef === 'string' ? clientRef : clientRef.ip} -> ${backend.label}:${backend.port}/${protocol}`, e.message);
-          return null;
+          this.problems.set(`${typeof c.clientRef === 'string' ? c.clientRef : c.clientRef.ip} -> ${backend.label}:${backend.port}/${c.flow.protocol}`, e.message);
+          return false;
         }
         throw e;
       }
     }
-    return { backends, probes, before: b, after: a, preparedAfter };
+    return true;
   }
 
-  private podClass(pod: Pod): number {
-    let c = this.classOf.get(pod);
-    if (c === undefined) {
-      const labels = [...pod.labels].sort(([x], [y]) => compare(x, y)).map(([k, v]) => `${k}=${v}`).join(',');
-      const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).sort(compare).join(',');
-      const text = pod.hostNetwork ? `host ${pod.namespace}/${pod.name}` : `${pod.namespace}|${labels}|${ports}`;
-      c = this.classes.get(text) ?? this.classes.size;
-      this.classes.set(text, c);
-      this.classOf.set(pod, c);
+  /** The after-engine's explanation of a sample's probe. */
+  explain(s: Sample): string {
+    const p = s.connection.firstProbe + s.index;
+    let pa = this.preparedAfter.get(p);
+    if (!pa) {
+      pa = this.afterEngine.prepare(probeOf(s.connection, s.index));
+      this.preparedAfter.set(p, pa);
     }
-    return c;
+    return this.afterEngine.evaluate(pa).explanation.summary;
+  }
+
+  /** The before-engine's verdict; a probe that cannot be evaluated throws its ProbeError (the same for every engine of the cluster). */
+  private beforeVerdict(p: number, probe: Probe): boolean {
+    let v = this.beforeVerdicts[p];
+    if (v === undefined) {
+      try {
+        v = this.beforeEngine.allows(this.beforeEngine.prepare(probe));
+      } catch (e) {
+        if (!(e instanceof ProbeError)) {
+          throw e;
+        }
+        v = e;
+      }
+      this.beforeVerdicts[p] = v;
+    }
+    if (v instanceof ProbeError) {
+      throw v;
+    }
+    return v;
   }
 }
 
 /** True when an ipBlock of one of the policies contains the address of a pod (outside its excepts). */
-function ipBlocksMatchPods(cluster: Cluster, policies: readonly NetworkPolicy[]): boolean {
+function ipBlocksMatchPods(cluster: Cluster, facts: ClusterFacts, policies: readonly NetworkPolicy[]): boolean {
   const blocks = new Map<string, PolicyPeer & { kind: 'ipBlock' }>();
   for (const p of policies) {
     for (const rule of [...p.ingress, ...p.egress]) {
@@ -512,8 +706,10 @@ function ipBlocksMatchPods(cluster: Cluster, policies: readonly NetworkPolicy[])
   if (blocks.size === 0) {
     return false;
   }
-  const v4 = Uint32Array.from(cluster.pods.filter((p) => !p.hostNetwork).flatMap((p) => p.ips.filter((ip) => ip.family === 4).map((ip) => ip.v4))).sort();
-  const v6 = cluster.pods.filter((p) => !p.hostNetwork).flatMap((p) => p.ips.filter((ip) => ip.family === 6));
+  const { v4, v6 } = (facts.addresses ??= {
+    v4: Uint32Array.from(cluster.pods.filter((p) => !p.hostNetwork).flatMap((p) => p.ips.filter((ip) => ip.family === 4).map((ip) => ip.v4))).sort(),
+    v6: cluster.pods.filter((p) => !p.hostNetwork).flatMap((p) => p.ips.filter((ip) => ip.family === 6)),
+  });
   for (const block of blocks.values()) {
     const outside = (ip: IpAddress) => !block.except.some((e) => cidrContains(e, ip));
     if (block.cidr.family === 4) {
@@ -549,18 +745,14 @@ function numberToIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-function prepared(engine: PolicyEngine, outcome: Outcome, i: number): PreparedProbe {
-  return (outcome.preparedAfter[i] ??= engine.prepare(outcome.probes[i]));
-}
-
 interface ChangedPods {
   readonly ingress: ReadonlySet<Pod>;
   readonly egress: ReadonlySet<Pod>;
 }
 
 /** Pods selected, in a direction they isolate, by a policy that changes: added, removed, or replaced by a different one (either version). */
-function changedPods(cluster: Cluster, policies: readonly NetworkPolicy[]): ChangedPods {
-  const byNamespace = podsByNamespace(cluster);
+function changedPods(facts: ClusterFacts, policies: readonly NetworkPolicy[]): ChangedPods {
+  const byNamespace = facts.podsByNamespace;
   const ingress = new Set<Pod>();
   const egress = new Set<Pod>();
   for (const policy of policies) {
@@ -600,9 +792,9 @@ class RuleCredit {
   private readonly ingressOf = new Map<Pod, number[]>();
   private readonly egressOf = new Map<Pod, number[]>();
 
-  constructor(cluster: Cluster, candidates: readonly NetworkPolicy[]) {
+  constructor(facts: ClusterFacts, candidates: readonly NetworkPolicy[]) {
     this.remaining = candidates.map((p) => ({ ingress: p.isolates.ingress ? p.ingress.length : 0, egress: p.isolates.egress ? p.egress.length : 0 }));
-    const byNamespace = podsByNamespace(cluster);
+    const byNamespace = facts.podsByNamespace;
     candidates.forEach((policy, i) => {
       this.index.set(policyId(policy), i);
       for (const pod of byNamespace.get(policy.namespace) ?? []) {
@@ -652,19 +844,6 @@ function addOnce(list: string[], item: string): void {
   }
 }
 
-function podsByNamespace(cluster: Cluster): Map<string, Pod[]> {
-  const out = new Map<string, Pod[]>();
-  for (const pod of cluster.pods) {
-    const list = out.get(pod.namespace);
-    if (list) {
-      list.push(pod);
-    } else {
-      out.set(pod.namespace, [pod]);
-    }
-  }
-  return out;
-}
-
 function summarize(peer: FlowPeer, index: WorkloadIndex, side: 'client' | 'server'): EndpointSummary {
   const ip = peer.ip;
   switch (peer.kind) {
@@ -705,10 +884,10 @@ function summarize(peer: FlowPeer, index: WorkloadIndex, side: 'client' | 'serve
   }
 }
 
-function finishGroup(g: GroupAcc, after: PolicyEngine): FlowGroup {
+function finishGroup(g: GroupAcc, decider: Decider): FlowGroup {
   const sample = g.deniedSample ?? g.sample;
   // Explaining costs more than deciding: only where the verdict changed, or working flows are denied already.
-  const explanation = sample ? after.evaluate(prepared(after, sample.outcome, sample.index)).explanation.summary : undefined;
+  const explanation = sample ? decider.explain(sample) : undefined;
   return {
     client: g.client,
     server: g.server,
