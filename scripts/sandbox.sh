@@ -12,7 +12,7 @@ cmd=${1:-up}
 shift || true
 
 if [ "$(id -u)" != 0 ]; then
-  echo "flowlens sandbox: needs root (network namespaces, cgroups, eBPF): run it with sudo" >&2
+  echo "flowlens sandbox: needs root (network namespaces, cgroups, eBPF): run it as root (sudo)" >&2
   exit 1
 fi
 missing=()
