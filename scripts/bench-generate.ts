@@ -226,7 +226,9 @@ export function syntheticPolicies(namespaces: readonly string[], variant: string
     [`all ${inForce.length} policies replaced`, replacedAll],
   ];
   for (const [what, set] of cases) {
-    const [report, t] = repeated(() => whatIf({ cluster, flows, candidates: set }));
+    // Fresh objects each run: what-if keeps per-cluster and per-flows work across calls (for the editor),
+    // and the CLI's single call never benefits from it.
+    const [report, t] = repeated(() => whatIf({ cluster: { ...cluster }, flows: [...flows], candidates: set }));
     console.log(`  ${what}: ${figure(t)} -> ${report.groups.length.toLocaleString('en-US')} groups, ${report.counts.newlyDenied.toLocaleString('en-US')} records newly denied in ${report.newlyDenied.length} groups, ${report.unusedRules.length} unused rules`);
     console.log(`    target < 1 s (best): ${t.best < 1000 ? 'met' : 'NOT met'}`);
   }
