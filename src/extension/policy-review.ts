@@ -25,7 +25,8 @@ export interface ReviewContext {
 
 export type ApplyResult =
   | { readonly outcome: 'applied'; readonly changes: readonly PolicyChange[]; readonly newlyDenied: readonly FlowGroup[] }
-  | { readonly outcome: 'unchanged' | 'cancelled' }
+  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'cancelled'; readonly newlyDenied: readonly FlowGroup[] }
   | { readonly outcome: 'refused'; readonly reason: string };
 
 /** Options for callers that must not ask (tests): the answer the confirmation dialog would get. */
@@ -176,7 +177,7 @@ export async function applyCommand(ctx: ReviewContext, diff: ApplyDiffContent, u
       : `No flow observed in ${checked.windowLabel} would be newly blocked. The server-side dry run passed; the diff shows what changes.`;
   const confirmed = args?.confirm ?? (await (blocked.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(summary, { modal: true, detail }, confirmLabel)) === confirmLabel;
   if (!confirmed) {
-    return { outcome: 'cancelled' };
+    return { outcome: 'cancelled', newlyDenied: blocked };
   }
   // 5. Server-side apply with the field manager flowlens.
   const applied = await applyPolicies(session.kubeConfig, manifests, { force });

@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import { ClusterProxy } from './cluster-proxy';
 import { eventually, screenshot } from './workbench';
 import { parseManifests } from '../../src/core/kube/manifest';
+import { parsePolicyDocument } from '../../src/core/policy/policy-document';
 import { requestJson } from '../../src/cluster/raw-api';
 import type { NodeRollout, RolloutProgress } from '../../src/cluster/agent-deployment';
 import type { TreeNode } from '../../src/extension/cluster-tree';
@@ -134,6 +135,30 @@ suite('extension host: a live cluster (sandbox)', function () {
       await eventually('checked, without problems', () =>
         api.diagnostics.timings.has(doc.uri.toString()) && vscode.languages.getDiagnostics(doc.uri).filter((d) => d.severity <= vscode.DiagnosticSeverity.Warning).length === 0 ? true : undefined,
       );
+      // Without the rule for catalog (and checkout) the policy would block observed traffic: declining the dialog applies nothing.
+      const parsed = parsePolicyDocument(doc.getText());
+      const egress = parsed.policies[0].policy!.egress;
+      const catalog = egress.findIndex((_, i) => {
+        const r = parsed.policies[0].rangeOf(['spec', 'egress', i]);
+        return doc.getText().slice(r.start, r.end).includes('kubernetes.io/metadata.name: catalog\n');
+      });
+      const original = doc.getText();
+      const drop = new vscode.WorkspaceEdit();
+      for (const e of parsed.policies[0].removeItem(['spec', 'egress', catalog])!) {
+        drop.replace(doc.uri, new vscode.Range(doc.positionAt(e.start), doc.positionAt(e.end)), e.newText);
+      }
+      assert.ok(await vscode.workspace.applyEdit(drop));
+      const declined = (await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: false })) as ApplyResult;
+      assert.equal(declined.outcome, 'cancelled');
+      assert.deepEqual(
+        declined.outcome === 'cancelled' ? declined.newlyDenied.map((g) => `${g.client.label} -> ${g.server.label} ${g.port}`).sort() : [],
+        // catalog and checkout share that rule (the same port, http).
+        ['Deployment ui/ui -> Deployment catalog/catalog 8080', 'Deployment ui/ui -> Deployment checkout/checkout 8080'],
+      );
+      await assert.rejects(api8s.readNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' }), 'nothing was applied');
+      const restore = new vscode.WorkspaceEdit();
+      restore.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), original);
+      assert.ok(await vscode.workspace.applyEdit(restore));
       const applied = (await vscode.commands.executeCommand(COMMANDS.applyPolicy, doc.uri, 0, { confirm: true })) as ApplyResult;
       assert.equal(applied.outcome, 'applied', JSON.stringify(applied));
       assert.deepEqual(
