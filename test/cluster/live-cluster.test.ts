@@ -174,4 +174,44 @@ suite('live cluster (sandbox)', function () {
     assert.match(pods.state === 'error' ? pods.error.message : '', /^cannot watch pods: forbidden by RBAC \(context flowlens-test-nobody, https:\/\/127\.0\.0\.1:16443\): pods is forbidden: User "system:serviceaccount:default:flowlens-test-nobody" cannot list resource "pods"/);
     assert.equal(live.snapshot().pods.length, 0);
   });
+
+  test('exec credential plugins (as aws eks get-token) authenticate; an expired token is named as such', async () => {
+    const token = (await powerlessConfig(admin, 'flowlens-test-exec')).getCurrentUser()!.token!;
+    const cluster = admin.getCurrentCluster()!;
+    const dir = mkdtempSync(join(tmpdir(), 'flowlens-exec-'));
+    const kubeconfigWithPlugin = (name: string, printed: string) => {
+      const plugin = join(dir, `${name}.sh`);
+      const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: printed } });
+      writeFileSync(plugin, `#!/bin/sh\necho '${credential}'\n`, { mode: 0o755 });
+      const file = join(dir, `${name}.kubeconfig`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'sandbox', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
+          users: [{ name, user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }],
+          contexts: [{ name, context: { cluster: 'sandbox', user: name } }],
+          'current-context': name,
+        }),
+      );
+      return loadKubeConfig({ path: file });
+    };
+    try {
+      const states: Record<string, ResourceState> = {};
+      live = new LiveCluster(kubeconfigWithPlugin('exec', token), { onState: (r, s) => (states[r] = s), retryMs: 60_000 });
+      await live.start();
+      // Authenticated as the ServiceAccount the plugin's token belongs to (which may read nothing).
+      assert.match(states.pods?.state === 'error' ? states.pods.error.message : '', /User "system:serviceaccount:default:flowlens-test-exec" cannot list resource "pods"/);
+      live.stop();
+      const expired: Record<string, ResourceState> = {};
+      live = new LiveCluster(kubeconfigWithPlugin('expired', 'not-a-valid-token'), { onState: (r, s) => (expired[r] = s), retryMs: 60_000 });
+      await live.start();
+      const pods = expired.pods;
+      assert.ok(pods?.state === 'error' && pods.error.kind === 'unauthorized', JSON.stringify(pods));
+      assert.equal(pods.state === 'error' ? pods.error.full : '', `cannot watch pods: the cluster rejected the credentials (context expired, ${cluster.server}). They may have expired: log in again (for EKS: \`aws sso login\`, then \`aws eks update-kubeconfig\`); FlowLens reconnects by itself`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
