@@ -56,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
     cloudRanges: ranges,
     generatePolicy: (selection, window) => generateFromSelection(generation, selection, window),
   };
-  const recording = new FlowRecording(sources, context.extensionUri, () => settings().get<number>('recording.maxMegabytes', 512) * 1024 * 1024, log);
+  const recording = new FlowRecording(sources, context.extensionUri, () => Math.min(128, settings().get<number>('recording.maxMegabytes', 128)) * 1024 * 1024, log);
   const diagnostics = new PolicyDiagnostics(sources, windowSetting, ranges);
   const review: ReviewContext = { sources, diagnostics, log };
   const applyDiff = new ApplyDiffContent();
