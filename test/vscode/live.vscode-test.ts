@@ -5,7 +5,7 @@
  * and an unreachable cluster shown as such and recovered from. Skipped without FLOWLENS_SANDBOX_KUBECONFIG.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
@@ -27,6 +27,8 @@ suite('extension host: a live cluster (sandbox)', function () {
   this.timeout(300_000);
   let api: FlowLensApi;
   let kubeconfig: string;
+  /** Kubeconfigs and recordings the tests write; removed with the suite. */
+  let tmp: string;
 
   const setKubeconfig = (path: string) => vscode.workspace.getConfiguration('flowlens').update('kubeconfig', path, vscode.ConfigurationTarget.Global);
   const contextChildren = (): TreeNode[] => api.tree.getChildren({ type: 'context' });
@@ -36,12 +38,19 @@ suite('extension host: a live cluster (sandbox)', function () {
     if (!kubeconfig) {
       this.skip();
     }
+    tmp = mkdtempSync(join(tmpdir(), 'flowlens-live-'));
     api = (await vscode.extensions.getExtension('flowlens.flowlens')!.activate()) as FlowLensApi;
     await setKubeconfig(kubeconfig);
     await eventually('a session on the sandbox', async () => {
       await api.connected();
       return api.session()?.identity.context === 'flowlens-sandbox' ? true : undefined;
     });
+  });
+
+  suiteTeardown(() => {
+    if (tmp) {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test('Deploy Agent applies the agent and every node streams flows through port-forward', async () => {
@@ -215,7 +224,7 @@ suite('extension host: a live cluster (sandbox)', function () {
   });
 
   test('Record Flows writes the live stream and, on stop, the cluster snapshot beside it; the pair opens as a recording', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'flowlens-rec-')), 'live.flows.jsonl');
+    const path = join(tmp, 'live.flows.jsonl');
     assert.equal(await vscode.commands.executeCommand(COMMANDS.startRecording, path), path);
     const started = Date.now();
     await eventually('records from every node, over two agent windows', () => {
@@ -246,7 +255,7 @@ suite('extension host: a live cluster (sandbox)', function () {
       // The same cluster and credentials under a second context that goes through the proxy.
       kc.addCluster({ ...sandbox, name: 'via-proxy', server: proxy.url });
       kc.addContext({ name: 'via-proxy', cluster: 'via-proxy', user: kc.getCurrentUser()!.name });
-      const two = join(mkdtempSync(join(tmpdir(), 'flowlens-kc-')), 'two-contexts.kubeconfig');
+      const two = join(tmp, 'two-contexts.kubeconfig');
       writeFileSync(two, kc.exportConfig());
       await setKubeconfig(two);
       await eventually('on the two-context kubeconfig, its current context', async () => {
@@ -294,8 +303,7 @@ suite('extension host: a live cluster (sandbox)', function () {
   });
 
   test('an unreachable cluster is named in the tree, and the extension recovers when it is back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flowlens-kc-'));
-    const nowhere = join(dir, 'nowhere.kubeconfig');
+    const nowhere = join(tmp, 'nowhere.kubeconfig');
     writeFileSync(
       nowhere,
       'apiVersion: v1\nkind: Config\nclusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: gone, context: {cluster: gone, user: u}}]\ncurrent-context: gone\n',

@@ -4,7 +4,7 @@
  * with its file and line, and what was open stays open.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
@@ -66,18 +66,22 @@ suite('extension host: a recording, offline', function () {
 
   test('a broken recording is refused with its file and line, and the open recording stays', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flowlens-rec-'));
-    const lines = readFileSync(DEMO, 'utf8').split('\n');
-    lines.splice(2, 0, '{"v": 1, "start": "yesterday"}');
-    writeFileSync(join(dir, 'broken.flows.jsonl'), lines.join('\n'));
-    writeFileSync(join(dir, 'broken.cluster.yaml'), readFileSync(join(REPO_ROOT, 'examples', 'demo', 'demo.cluster.yaml')));
-    const before = api.source();
-    const broken = (await vscode.commands.executeCommand(COMMANDS.openRecording, vscode.Uri.file(join(dir, 'broken.flows.jsonl')))) as { error: string };
-    assert.match(broken.error, /^cannot open the recording .*broken\.flows\.jsonl: broken\.flows\.jsonl:3: /);
-    assert.equal(api.source(), before);
-    const missing = join(dir, 'alone.flows.jsonl');
-    writeFileSync(missing, readFileSync(DEMO));
-    const alone = (await vscode.commands.executeCommand(COMMANDS.openRecording, vscode.Uri.file(missing))) as { error: string };
-    assert.match(alone.error, /^cannot read the cluster snapshot that goes with the recording .*alone\.cluster\.yaml: /);
-    assert.equal(api.source(), before);
+    try {
+      const lines = readFileSync(DEMO, 'utf8').split('\n');
+      lines.splice(2, 0, '{"v": 1, "start": "yesterday"}');
+      writeFileSync(join(dir, 'broken.flows.jsonl'), lines.join('\n'));
+      writeFileSync(join(dir, 'broken.cluster.yaml'), readFileSync(join(REPO_ROOT, 'examples', 'demo', 'demo.cluster.yaml')));
+      const before = api.source();
+      const broken = (await vscode.commands.executeCommand(COMMANDS.openRecording, vscode.Uri.file(join(dir, 'broken.flows.jsonl')))) as { error: string };
+      assert.match(broken.error, /^cannot open the recording .*broken\.flows\.jsonl: broken\.flows\.jsonl:3: /);
+      assert.equal(api.source(), before);
+      const missing = join(dir, 'alone.flows.jsonl');
+      writeFileSync(missing, readFileSync(DEMO));
+      const alone = (await vscode.commands.executeCommand(COMMANDS.openRecording, vscode.Uri.file(missing))) as { error: string };
+      assert.match(alone.error, /^cannot read the cluster snapshot that goes with the recording .*alone\.cluster\.yaml: /);
+      assert.equal(api.source(), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
