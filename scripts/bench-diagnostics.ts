@@ -17,11 +17,11 @@ import type { EnrichedFlow } from '../src/core/flows/enriched-flow';
 import type { FlowRecord } from '../src/core/flows/flow-record';
 import { buildCluster, type Cluster } from '../src/core/kube/cluster';
 import type { ClusterObject } from '../src/core/kube/decode';
-import { decodeNamespace, decodeNode, decodePod, decodeService, decodeWorkload } from '../src/core/kube/decode';
+import { decodeNamespace, decodeNode, decodePod, decodeService } from '../src/core/kube/decode';
 import { diagnosePolicyDocument, type PolicyDiagnostic } from '../src/core/policy/policy-diagnostics';
 import { parsePolicyDocument } from '../src/core/policy/policy-document';
 import { whatIf } from '../src/core/policy/what-if';
-import { must, seeded, syntheticRecord, timed } from './bench-support';
+import { must, seeded, syntheticDeployment, syntheticRecord, timed } from './bench-support';
 
 const { random, int, pick } = seeded(11);
 
@@ -59,23 +59,8 @@ function syntheticCluster(namespaces: number, workloadsPerNamespace: number, rep
     objects.push({ kind: 'Namespace', value: must(decodeNamespace({ metadata: { name: ns, labels: { team: `t${n % 5}` } } })) });
     for (let w = 0; w < workloadsPerNamespace; w++) {
       const name = `app-${w}`;
-      objects.push({ kind: 'Workload', value: must(decodeWorkload('Deployment', { metadata: { name, namespace: ns }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } } } } })) });
-      const ips: string[] = [];
-      for (let r = 0; r < replicas; r++) {
-        const ip = `198.18.${Math.floor(podIndex / 250)}.${(podIndex % 250) + 1}`;
-        ips.push(ip);
-        objects.push({
-          kind: 'Pod',
-          value: must(
-            decodePod({
-              metadata: { name: `${name}-h${w}-${r}`, namespace: ns, labels: { app: name, 'pod-template-hash': `h${w}` }, ownerReferences: [{ kind: 'ReplicaSet', name: `${name}-h${w}`, controller: true }] },
-              spec: { nodeName: `node-${podIndex % 10}`, containers: [{ ports: [{ name: 'http', containerPort: 8080 }] }] },
-              status: { phase: 'Running', podIP: ip },
-            }),
-          ),
-        });
-        podIndex++;
-      }
+      const ips = syntheticDeployment(objects, { namespace: ns, name, labels: { app: name }, hash: `h${w}`, replicas, nodes: 10, containerPorts: [{ name: 'http', containerPort: 8080 }] }, podIndex);
+      podIndex += replicas;
       workloads.push({ ns, name, ips });
     }
   }

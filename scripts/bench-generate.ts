@@ -14,12 +14,12 @@ import { enrichFlows } from '../src/core/flows/enrich';
 import type { FlowRecord } from '../src/core/flows/flow-record';
 import { buildCluster, type Cluster } from '../src/core/kube/cluster';
 import type { ClusterObject } from '../src/core/kube/decode';
-import { decodeNamespace, decodeNode, decodePod, decodeService, decodeWorkload } from '../src/core/kube/decode';
+import { decodeNamespace, decodeNode, decodePod, decodeService } from '../src/core/kube/decode';
 import { generatePolicies } from '../src/core/policy/generate';
 import { decodeNetworkPolicy, type NetworkPolicy } from '../src/core/policy/network-policy';
 import { renderPoliciesYaml } from '../src/core/policy/policy-yaml';
 import { whatIf } from '../src/core/policy/what-if';
-import { must, seeded, syntheticRecord } from './bench-support';
+import { must, seeded, syntheticDeployment, syntheticRecord } from './bench-support';
 
 const { random, int, pick } = seeded(7);
 
@@ -103,26 +103,20 @@ function syntheticCluster(namespaces: readonly { name: string; workloads: number
     for (let w = 0; w < ns.workloads; w++) {
       const name = `app-${w}`;
       const labels = { app: name, tier: w % 2 ? 'web' : 'backend', version: `v${w % 3}` };
-      objects.push({ kind: 'Workload', value: must(decodeWorkload('Deployment', { metadata: { name, namespace: ns.name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels } } } })) });
-      const ips: string[] = [];
-      for (let r = 0; r < ns.replicas; r++) {
-        const ip = `198.18.${Math.floor(podIndex / 250)}.${(podIndex % 250) + 1}`;
-        ips.push(ip);
-        objects.push({
-          kind: 'Pod',
-          value: must(
-            decodePod({
-              metadata: { name: `${name}-h${w}-${r}`, namespace: ns.name, labels: { ...labels, 'pod-template-hash': `h${w}` }, ownerReferences: [{ kind: 'ReplicaSet', name: `${name}-h${w}`, controller: true }] },
-              spec: {
-                nodeName: `node-${podIndex % 20}`,
-                containers: [{ ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 9090 }, { containerPort: 7000 }, { containerPort: 7001 }, { containerPort: 7002 }, { containerPort: 7003 }] }],
-              },
-              status: { phase: 'Running', podIP: ip },
-            }),
-          ),
-        });
-        podIndex++;
-      }
+      const ips = syntheticDeployment(
+        objects,
+        {
+          namespace: ns.name,
+          name,
+          labels,
+          hash: `h${w}`,
+          replicas: ns.replicas,
+          nodes: 20,
+          containerPorts: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 9090 }, { containerPort: 7000 }, { containerPort: 7001 }, { containerPort: 7002 }, { containerPort: 7003 }],
+        },
+        podIndex,
+      );
+      podIndex += ns.replicas;
       const clusterIp = `198.19.${1 + Math.floor(workloads.length / 250)}.${(workloads.length % 250) + 1}`;
       objects.push({ kind: 'Service', value: must(decodeService({ metadata: { name, namespace: ns.name }, spec: { selector: { app: name }, clusterIP: clusterIp, ports: [{ port: 80, targetPort: 'http' }] } })) });
       workloads.push({ ns: ns.name, ips, clusterIp });

@@ -1,5 +1,6 @@
 /** Helpers shared by the benchmark scripts: a seeded generator (runs are comparable), synthetic flow records, decoding, timing. */
 import type { FlowRecord } from '../src/core/flows/flow-record';
+import { decodePod, decodeWorkload, type ClusterObject } from '../src/core/kube/decode';
 
 /** mulberry32: small, fast and good enough to spread synthetic objects; the same seed gives the same run. */
 export function seeded(seed: number) {
@@ -55,4 +56,41 @@ export function syntheticRecord(int: (n: number) => number, client: string, serv
     resets: 0,
     failedConnections: 0,
   };
+}
+
+export interface SyntheticDeployment {
+  readonly namespace: string;
+  readonly name: string;
+  /** The pods' labels; the Deployment selects `app: name`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod-template-hash, which also names the ReplicaSet. */
+  readonly hash: string;
+  readonly replicas: number;
+  readonly nodes: number;
+  readonly containerPorts: readonly object[];
+}
+
+/**
+ * Appends a Deployment and its Running pods (owned by its ReplicaSet) to `objects`. Pod `firstPod + i`
+ * gets the i-th address of 198.18.0.0/16 (250 per /24) and node `node-<index mod nodes>`; returns the addresses.
+ */
+export function syntheticDeployment(objects: ClusterObject[], d: SyntheticDeployment, firstPod: number): string[] {
+  objects.push({ kind: 'Workload', value: must(decodeWorkload('Deployment', { metadata: { name: d.name, namespace: d.namespace }, spec: { selector: { matchLabels: { app: d.name } }, template: { metadata: { labels: d.labels } } } })) });
+  const ips: string[] = [];
+  for (let r = 0; r < d.replicas; r++) {
+    const index = firstPod + r;
+    const ip = `198.18.${Math.floor(index / 250)}.${(index % 250) + 1}`;
+    ips.push(ip);
+    objects.push({
+      kind: 'Pod',
+      value: must(
+        decodePod({
+          metadata: { name: `${d.name}-${d.hash}-${r}`, namespace: d.namespace, labels: { ...d.labels, 'pod-template-hash': d.hash }, ownerReferences: [{ kind: 'ReplicaSet', name: `${d.name}-${d.hash}`, controller: true }] },
+          spec: { nodeName: `node-${index % d.nodes}`, containers: [{ ports: d.containerPorts }] },
+          status: { phase: 'Running', podIP: ip },
+        }),
+      ),
+    });
+  }
+  return ips;
 }
