@@ -71,6 +71,9 @@ const ours = {
   'workbench.startupEditor': 'none',
   // Offline there is no marketplace to install recommendations from (e.g. for the YAML files FlowLens writes).
   'extensions.ignoreRecommendations': true,
+  // The workbench is for FlowLens: no AI chat side bar taking a third of the window.
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 for (const s of extra) {
   const at = s.indexOf('=');

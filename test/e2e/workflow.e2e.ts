@@ -115,9 +115,6 @@ async function main(): Promise<number> {
         ...(process.env.FLOWLENS_VSIX ? ['--vsix', process.env.FLOWLENS_VSIX] : []),
         // Deploy Agent asks nothing when the image is set; the sandbox runs its own agent for any image.
         '--setting', `flowlens.agent.image=${JSON.stringify(AGENT_IMAGE)}`,
-        // No chat side bar taking a third of every screenshot.
-        '--setting', 'chat.disableAIFeatures=true',
-        '--setting', 'workbench.secondarySideBar.defaultVisibility="hidden"',
       ],
       { cwd: REPO_ROOT, env: { ...process.env, FLOWLENS_WORKBENCH_DIR: workbenchDir, FLOWLENS_WORKBENCH_PORT: String(port) }, logFile: join(ARTIFACTS, 'workbench.log') },
     );

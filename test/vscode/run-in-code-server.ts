@@ -93,6 +93,9 @@ async function main(): Promise<number> {
   };
   Object.values(dirs).forEach((d) => mkdirSync(d, { recursive: true }));
   writeFileSync(join(dirs.workspace, 'README.md'), '# FlowLens extension-host test workspace\n');
+  // No chat side bar taking a third of every screenshot.
+  mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden' }));
   const resultFile = join(tmp, 'result.json');
 
   let codeServer: ProcessGroup | undefined;
