@@ -18,6 +18,8 @@ import { windowFlows, type FlowSource } from './flow-source';
 import type { SourceManager } from './source-manager';
 
 const SOURCE = 'FlowLens';
+/** Files and new documents; not the read-only sides of the apply diff, git's versions and the like. */
+const EDITABLE_SCHEMES = ['file', 'untitled'];
 const TYPING_DELAY_MS = 300;
 const FLOWS_INTERVAL_MS = 5000;
 
@@ -57,7 +59,7 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
     private readonly window: () => TimeWindow,
     private readonly cloudRanges: () => CloudRanges | undefined,
   ) {
-    const yaml: vscode.DocumentSelector = { language: 'yaml' };
+    const yaml: vscode.DocumentSelector = EDITABLE_SCHEMES.map((scheme) => ({ language: 'yaml', scheme }));
     this.disposables.push(
       this.collection,
       this.lensesChanged,
@@ -143,7 +145,7 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
   }
 
   private check(document: vscode.TextDocument): void {
-    if (document.languageId !== 'yaml' || document.isClosed) {
+    if (document.languageId !== 'yaml' || document.isClosed || !EDITABLE_SCHEMES.includes(document.uri.scheme)) {
       return;
     }
     const key = document.uri.toString();

@@ -175,6 +175,11 @@ suite('extension host: a live cluster (sandbox)', function () {
         [['create', 'ui', 'ui-egress']],
       );
       assert.deepEqual(applied.outcome === 'applied' ? applied.newlyDenied : undefined, []);
+      const diffSides = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === 'flowlens-diff');
+      assert.ok(diffSides.length > 0, 'the diff was shown');
+      // Its read-only sides are not policy documents to check or apply.
+      assert.deepEqual(diffSides.flatMap((d) => vscode.languages.getDiagnostics(d.uri)), []);
+      assert.deepEqual(await vscode.commands.executeCommand('vscode.executeCodeLensProvider', diffSides[0].uri), []);
       const inCluster = await api8s.readNamespacedNetworkPolicy({ name: 'ui-egress', namespace: 'ui' });
       assert.ok(inCluster.metadata?.managedFields?.some((m) => m.manager === 'flowlens' && m.operation === 'Apply'));
       await screenshot('applied');
