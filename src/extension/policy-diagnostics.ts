@@ -18,6 +18,17 @@ import { windowFlows, type FlowSource } from './flow-source';
 import type { SourceManager } from './source-manager';
 
 const SOURCE = 'FlowLens';
+/** Beyond this, a document is not parsed as you type (about 70,000 lines: over a second per check). */
+const MAX_CHECKED_BYTES = 2 * 1024 * 1024;
+
+/** Why FlowLens does not check this document, when it is too large to; undefined otherwise. */
+export function tooLargeToCheck(document: vscode.TextDocument): string | undefined {
+  const size = document.getText().length;
+  return size > MAX_CHECKED_BYTES
+    ? `FlowLens checks NetworkPolicy files up to ${MAX_CHECKED_BYTES / 1048576} MiB as you type, and this one has ${(size / 1048576).toFixed(1)} MiB: split it, or check it with \`flowlens policy validate\``
+    : undefined;
+}
+
 /** Files and new documents; not the read-only sides of the apply diff, git's versions and the like. */
 const EDITABLE_SCHEMES = ['file', 'untitled'];
 const TYPING_DELAY_MS = 300;
@@ -150,6 +161,14 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
     }
     const key = document.uri.toString();
     const started = performance.now();
+    const tooLarge = tooLargeToCheck(document);
+    if (tooLarge) {
+      this.checked.delete(key);
+      // Said only where it matters: a large YAML without NetworkPolicies is none of FlowLens's business.
+      const policies = /\bkind["']?\s*:\s*["']?NetworkPolicy\b/.test(document.getText());
+      this.collection.set(document.uri, policies ? [this.toDiagnostic(document, { start: 0, end: 0 }, 'information', tooLarge, 'flowlens.tooLarge')] : []);
+      return;
+    }
     const doc = this.parse(document);
     if (!doc.containsNetworkPolicy) {
       this.collection.delete(document.uri);
@@ -214,6 +233,9 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
 
   provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
     const source = this.sources.source;
+    if (tooLargeToCheck(document)) {
+      return undefined;
+    }
     const doc = this.parse(document);
     if (!source || !doc.containsNetworkPolicy) {
       return undefined;
@@ -224,6 +246,9 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (tooLargeToCheck(document)) {
+      return [];
+    }
     const doc = this.parse(document);
     if (!doc.containsNetworkPolicy) {
       return [];

@@ -14,7 +14,7 @@ import { formatBytes } from '../core/policy/generate';
 import type { PolicyObject } from '../core/policy/policy-document';
 import { whatIf, WhatIfError, type FlowGroup, type WhatIfReport } from '../core/policy/what-if';
 import { formatWhatIfReport, portText } from '../core/policy/what-if-report';
-import type { PolicyDiagnostics } from './policy-diagnostics';
+import { tooLargeToCheck, type PolicyDiagnostics } from './policy-diagnostics';
 import type { SourceManager } from './source-manager';
 
 export interface ReviewContext {
@@ -65,6 +65,10 @@ async function documentOf(uri: vscode.Uri | undefined): Promise<vscode.TextDocum
 
 /** The document's valid policies, or why there are none to use. */
 function policiesOf(ctx: ReviewContext, document: vscode.TextDocument, index?: number): PolicyObject[] | string {
+  const tooLarge = tooLargeToCheck(document);
+  if (tooLarge) {
+    return tooLarge;
+  }
   const doc = ctx.diagnostics.parse(document);
   if (!doc.containsNetworkPolicy) {
     return 'the document holds no NetworkPolicy';

@@ -112,6 +112,19 @@ suite('extension host: policies in the editor (demo recording)', function () {
     assert.match(text, /catalog\\?-[a-z0-9]+\\?-[a-z0-9]+/, text);
   });
 
+  test('a file too large to check as you type says so once, only when it holds NetworkPolicies', async () => {
+    const policy = doc.getText();
+    const big = await vscode.workspace.openTextDocument({ language: 'yaml', content: `${policy}\n---\n`.repeat(Math.ceil((3 * 1024 * 1024) / policy.length)) });
+    const note = await eventually('the size note', () => vscode.languages.getDiagnostics(big.uri).find((d) => d.code === 'flowlens.tooLarge'));
+    assert.equal(note.severity, vscode.DiagnosticSeverity.Information);
+    assert.match(note.message, /^FlowLens checks NetworkPolicy files up to 2 MiB as you type, and this one has 3\.\d MiB: split it, or check it with `flowlens policy validate`$/);
+    assert.equal(vscode.languages.getDiagnostics(big.uri).length, 1);
+    assert.deepEqual(await vscode.commands.executeCommand('vscode.executeCodeLensProvider', big.uri), []);
+    const other = await vscode.workspace.openTextDocument({ language: 'yaml', content: 'kind: ConfigMap\ndata:\n' + '  key: value\n'.repeat(250_000) });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(vscode.languages.getDiagnostics(other.uri), []);
+  });
+
   test('schema errors sit on their field; a syntax error on its line', async () => {
     const edit = new vscode.WorkspaceEdit();
     const spec = doc.getText().indexOf('spec:\n');
