@@ -8,11 +8,14 @@ import { aggregate, type Edge } from '../core/flows/aggregate';
 import type { CloudRanges } from '../core/flows/cloud-ranges';
 import type { FlowEnricher } from '../core/flows/enrich';
 import type { Cluster } from '../core/kube/cluster';
+import { COMMANDS } from './command-ids';
 import { windowFlows, type FlowSource } from './flow-source';
 
 export type TreeNode =
   | { readonly type: 'context' }
   | { readonly type: 'message'; readonly text: string; readonly error: boolean }
+  /** Without a cluster: a way to try FlowLens anyway. */
+  | { readonly type: 'openDemo' }
   | { readonly type: 'namespace'; readonly name: string }
   | { readonly type: 'workload'; readonly namespace: string; readonly kind: string; readonly name: string }
   | { readonly type: 'pod'; readonly namespace: string; readonly name: string }
@@ -47,6 +50,7 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   constructor(
     private readonly windowMs: () => number,
     private readonly cloudRanges: () => CloudRanges | undefined,
+    private readonly demo: vscode.Uri,
   ) {}
 
   /** Shows a source (or, with an error, why there is none). */
@@ -86,6 +90,13 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'info', node.error ? new vscode.ThemeColor('errorForeground') : undefined);
         item.tooltip = node.text;
+        return item;
+      }
+      case 'openDemo': {
+        const item = new vscode.TreeItem('Open the demo recording', vscode.TreeItemCollapsibleState.None);
+        item.description = 'try FlowLens without a cluster';
+        item.iconPath = new vscode.ThemeIcon('play');
+        item.command = { command: COMMANDS.openRecording, title: 'Open the demo recording', arguments: [this.demo] };
         return item;
       }
       case 'namespace':
@@ -129,7 +140,9 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       return [{ type: 'context' }];
     }
     if (!this.session) {
-      return node.type === 'context' ? [{ type: 'message', text: this.sessionError ?? 'No cluster: FlowLens reads KUBECONFIG or ~/.kube/config', error: this.sessionError !== undefined }] : [];
+      return node.type === 'context'
+        ? [{ type: 'message', text: this.sessionError ?? 'No cluster: FlowLens reads KUBECONFIG or ~/.kube/config', error: this.sessionError !== undefined }, { type: 'openDemo' }]
+        : [];
     }
     const f = this.computeFigures();
     switch (node.type) {

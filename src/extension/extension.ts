@@ -17,6 +17,7 @@ import { PolicyDiagnostics } from './policy-diagnostics';
 import { ApplyDiffContent, applyCommand, validateCommand, type ApplyArgs, type ReviewContext } from './policy-review';
 import { generateFromSelection, generateFromTree, type GenerateArgs, type GenerationContext } from './policy-generation';
 import { FlowRecording } from './recording-commands';
+import { demoRecording } from './recording-source';
 import { SourceManager } from './source-manager';
 
 const CONTEXT_KEY = 'flowlens.context';
@@ -45,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
   };
   const cloudRanges = new CloudRangesSetting(() => settings().get<string>('cloudRanges', ''), log);
   const ranges = () => cloudRanges.get();
-  const tree = new ClusterTreeProvider(() => WINDOWS[windowSetting()], ranges);
+  const tree = new ClusterTreeProvider(() => WINDOWS[windowSetting()], ranges, demoRecording(context.extensionUri));
   const sources = new SourceManager(() => ({ path: settings().get<string>('kubeconfig') || undefined, context: context.workspaceState.get<string>(CONTEXT_KEY) }), log);
 
   const generation: GenerationContext = { source: () => sources.source, window: windowSetting, cloudRanges: ranges };

@@ -12,7 +12,7 @@ import { FlowRecorder, type RecorderSummary } from '../cluster/flow-recorder';
 import { snapshotFileFor } from '../core/flows/recording';
 import { formatBytes } from '../core/policy/generate';
 import type { ClusterSession } from './cluster-session';
-import { readRecording } from './recording-source';
+import { demoRecording, readRecording } from './recording-source';
 import type { SourceManager } from './source-manager';
 
 export interface RecordingSummary extends RecorderSummary {
@@ -148,7 +148,7 @@ export class FlowRecording implements vscode.Disposable {
   }
 
   private async askRecording(): Promise<vscode.Uri | undefined> {
-    const demo = vscode.Uri.joinPath(this.extensionUri, 'examples', 'demo', 'demo.flows.jsonl');
+    const demo = demoRecording(this.extensionUri);
     const picked = await vscode.window.showQuickPick(
       [
         { label: '$(play) The demo recording', description: '45 seconds of the sandbox demo app, shipped with FlowLens', uri: demo },

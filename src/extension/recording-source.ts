@@ -47,6 +47,11 @@ export class RecordingSource implements FlowSource {
   }
 }
 
+/** The demo recording shipped with the extension (examples/demo, beside its cluster snapshot). */
+export function demoRecording(extensionUri: vscode.Uri): vscode.Uri {
+  return vscode.Uri.joinPath(extensionUri, 'examples', 'demo', 'demo.flows.jsonl');
+}
+
 /** Reads a recording and its snapshot; throws an Error whose message lists what is wrong, with lines. */
 export async function readRecording(flowsFile: vscode.Uri, log: vscode.LogOutputChannel): Promise<RecordingSource> {
   const snapshotFile = vscode.Uri.file(snapshotFileFor(flowsFile.fsPath));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { eventually, screenshot } from './workbench';
-import type { TreeNode } from '../../src/extension/cluster-tree';
+import { ClusterTreeProvider, type TreeNode } from '../../src/extension/cluster-tree';
 import { COMMANDS } from '../../src/extension/command-ids';
 import type { FlowLensApi } from '../../src/extension/extension';
 
@@ -22,6 +22,23 @@ suite('extension host: a recording, offline', function () {
 
   suiteSetup(async () => {
     api = (await vscode.extensions.getExtension('flowlens.flowlens')!.activate()) as FlowLensApi;
+  });
+
+  test('without a cluster, the tree offers the demo recording, and its item opens it', async () => {
+    const tree = new ClusterTreeProvider(() => 300_000, () => undefined, vscode.Uri.file(DEMO));
+    try {
+      tree.setSource(undefined, 'no kubeconfig found (looked at /nowhere/config)');
+      assert.deepEqual(tree.getChildren({ type: 'context' }), [
+        { type: 'message', text: 'no kubeconfig found (looked at /nowhere/config)', error: true },
+        { type: 'openDemo' },
+      ]);
+      const command = tree.getTreeItem({ type: 'openDemo' }).command!;
+      assert.equal(command.command, COMMANDS.openRecording);
+      assert.equal(await vscode.commands.executeCommand(command.command, ...(command.arguments ?? [])), 'opened');
+      assert.equal(api.source()?.label, 'demo.flows.jsonl');
+    } finally {
+      tree.dispose();
+    }
   });
 
   test('Open Recording on the demo recording: the tree shows its namespaces and workloads with traffic, and no agents', async () => {
