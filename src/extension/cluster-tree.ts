@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { aggregate, type Edge } from '../core/flows/aggregate';
 import type { CloudRanges } from '../core/flows/cloud-ranges';
+import { formatBytes } from '../core/policy/generate';
 import type { FlowEnricher } from '../core/flows/enrich';
 import type { Cluster } from '../core/kube/cluster';
 import { COMMANDS } from './command-ids';
@@ -35,8 +36,6 @@ interface Figures {
   readonly enricher: FlowEnricher;
   readonly byId: ReadonlyMap<string, Traffic>;
 }
-
-export const WINDOWS: Record<string, number> = { '5m': 5 * 60_000, '15m': 15 * 60_000, '30m': 30 * 60_000, '1h': 60 * 60_000 };
 
 export class ClusterTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
@@ -240,14 +239,4 @@ function treeId(edgeEndId: string): string | undefined {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }

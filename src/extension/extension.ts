@@ -5,11 +5,11 @@
 import * as vscode from 'vscode';
 import { ClusterError } from '../cluster/cluster-error';
 import { loadKubeConfig } from '../cluster/kubeconfig';
-import { TIME_WINDOWS, type TimeWindow } from '../core/view/protocol';
+import { TIME_WINDOW_MS, TIME_WINDOWS, type TimeWindow } from '../core/view/protocol';
 import { agentStatusCommand, deployAgentCommand, removeAgentCommand, type AgentCommandContext } from './agent-commands';
 import type { ClusterSession } from './cluster-session';
 import { CloudRangesSetting } from './cloud-ranges-setting';
-import { ClusterTreeProvider, WINDOWS, type TreeNode } from './cluster-tree';
+import { ClusterTreeProvider, type TreeNode } from './cluster-tree';
 import { COMMANDS, TREE_VIEW } from './command-ids';
 import type { FlowSource } from './flow-source';
 import { ServiceMapPanel, type MapFocus, type MapPanelHost } from './map-panel';
@@ -46,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
   };
   const cloudRanges = new CloudRangesSetting(() => settings().get<string>('cloudRanges', ''), log);
   const ranges = () => cloudRanges.get();
-  const tree = new ClusterTreeProvider(() => WINDOWS[windowSetting()], ranges, demoRecording(context.extensionUri));
+  const tree = new ClusterTreeProvider(() => TIME_WINDOW_MS[windowSetting()], ranges, demoRecording(context.extensionUri));
   const sources = new SourceManager(() => ({ path: settings().get<string>('kubeconfig') || undefined, context: context.workspaceState.get<string>(CONTEXT_KEY) }), log);
 
   const generation: GenerationContext = { source: () => sources.source, window: windowSetting, cloudRanges: ranges };
