@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): FlowLensApi {
   const tree = new ClusterTreeProvider(() => TIME_WINDOW_MS[windowSetting()], ranges, demoRecording(context.extensionUri));
   const sources = new SourceManager(() => ({ path: settings().get<string>('kubeconfig') || undefined, context: context.workspaceState.get<string>(CONTEXT_KEY) }), log);
 
-  const generation: GenerationContext = { source: () => sources.source, window: windowSetting, cloudRanges: ranges };
+  const generation: GenerationContext = { source: () => sources.source, window: windowSetting, cloudRanges: ranges, log };
   const mapHost: MapPanelHost = {
     extensionUri: context.extensionUri,
     sources,

@@ -94,7 +94,14 @@ export class ServiceMapPanel implements vscode.Disposable {
     panel.webview.html = this.html();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
+      panel.webview.onDidReceiveMessage((raw: unknown) =>
+        // A failure while answering the webview is the user's to see, not an unhandled rejection.
+        this.receive(raw).catch((e: unknown) => {
+          const message = e instanceof ClusterError ? e.full : (e as Error).message;
+          host.log.error(`service map: ${message}`);
+          void vscode.window.showErrorMessage(`FlowLens: ${message}`);
+        }),
+      ),
       host.sources.onDidChangeSource(() => this.watchSource()),
     );
     this.watchSource();

@@ -32,6 +32,7 @@ export interface GenerationContext {
   /** The window the tree and the palette use (flowlens.window). */
   readonly window: () => TimeWindow;
   readonly cloudRanges: () => CloudRanges | undefined;
+  readonly log: vscode.LogOutputChannel;
 }
 
 interface Input {
@@ -62,7 +63,7 @@ export async function generateFromTree(ctx: GenerationContext, node: TreeNode | 
   if (!scope) {
     return undefined;
   }
-  return generate({ cluster: w.cluster, flows: w.flows, scope, what: describeScope(scope), window, sourceLabel: source.label }, args);
+  return generate(ctx, { cluster: w.cluster, flows: w.flows, scope, what: describeScope(scope), window, sourceLabel: source.label }, args);
 }
 
 /** From the map's selection (its edges' flows; the selected nodes' workloads). */
@@ -75,7 +76,7 @@ export async function generateFromSelection(ctx: GenerationContext, selection: P
     return undefined;
   }
   const what = selection.scope.kind === 'all' ? 'the selected edges' : describeScope(selection.scope);
-  return generate({ cluster: source.cluster(), flows: selection.flows, scope: selection.scope, what, window, sourceLabel: source.label }, args);
+  return generate(ctx, { cluster: source.cluster(), flows: selection.flows, scope: selection.scope, what, window, sourceLabel: source.label }, args);
 }
 
 function requireSource(ctx: GenerationContext): FlowSource | undefined {
@@ -158,20 +159,22 @@ async function pickFolder(): Promise<string | undefined | null> {
   return picked ? picked.folder : null;
 }
 
-async function generate(input: Input, args: GenerateArgs | undefined): Promise<vscode.TextDocument | undefined> {
+async function generate(ctx: GenerationContext, input: Input, args: GenerateArgs | undefined): Promise<vscode.TextDocument | undefined> {
   const options = args ? { direction: args.direction, defaultDeny: args.defaultDeny, dns: args.dns, combine: args.combine, aggregateCidrs: args.aggregateCidrs } : await pickOptions(input.what);
   if (!options) {
+    ctx.log.info(`generate for ${input.what}: no options chosen`);
     return undefined;
   }
   const folder = args ? args.folder : await pickFolder();
   if (folder === null) {
+    ctx.log.info(`generate for ${input.what}: no destination chosen`);
     return undefined;
   }
   const result = generatePolicies(input.cluster, input.flows, { ...options, scope: input.scope });
   if (result.policies.length === 0) {
-    void vscode.window.showWarningMessage(
-      `FlowLens: no policy generated for ${input.what}: ${result.notes[0] ?? `no flow in the last ${input.window} of ${input.sourceLabel} involves it`}`,
-    );
+    const why = `no policy generated for ${input.what}: ${result.notes[0] ?? `no flow in the last ${input.window} of ${input.sourceLabel} involves it`}`;
+    ctx.log.warn(why);
+    void vscode.window.showWarningMessage(`FlowLens: ${why}`);
     return undefined;
   }
   const direction = options.direction ?? 'both';
@@ -191,6 +194,7 @@ async function generate(input: Input, args: GenerateArgs | undefined): Promise<v
     document = await vscode.workspace.openTextDocument({ content, language: 'yaml' });
   }
   await vscode.window.showTextDocument(document, { preview: false });
+  ctx.log.info(`generated ${result.policies.length} NetworkPolicies for ${input.what} from ${result.flowsUsed} flow records into ${document.uri.toString()}`);
   return document;
 }
 

@@ -262,6 +262,11 @@ async function main(): Promise<number> {
     await page.keyboard.press('Enter');
     await ui.quickPick('where should the NetworkPolicies go');
     await page.keyboard.type('Save in');
+    // Enter only once the filter has left that one choice: an Enter on no match cancels the pick.
+    await until('the workspace folder as the only choice', async () => {
+      const rows = await ui.quickPickRows();
+      return rows.length === 1 && rows[0].label.includes('Save in') ? true : undefined;
+    }, 10_000);
     await page.keyboard.press('Enter');
 
     const file = join(workspace, 'networkpolicies', 'selected-networkpolicies.yaml');
