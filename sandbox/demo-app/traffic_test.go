@@ -80,8 +80,11 @@ func TestTrafficLoopback(t *testing.T) {
 	if byName.Errors+byIP.Errors+f.Connects[1].Errors != 0 || missing.OK+f.Connects[0].OK != 0 {
 		t.Errorf("unexpected outcomes: %+v", f)
 	}
-	if byName.Lookups != byName.Attempts || byIP.Lookups != 0 || missing.LookupErrors != missing.Attempts ||
-		f.Connects[0].Lookups != 0 || f.Connects[1].Lookups != f.Connects[1].Attempts {
+	// A call cut short by the shutdown has sent its query but counts as no attempt (see main.go), so
+	// a lookup or two more than attempts is right; fewer, or none by IP, is not.
+	onePerCall := func(lookups, attempts int64) bool { return lookups >= attempts && lookups <= attempts+2 }
+	if !onePerCall(byName.Lookups, byName.Attempts) || byIP.Lookups != 0 || !onePerCall(missing.LookupErrors, missing.Attempts) ||
+		f.Connects[0].Lookups != 0 || !onePerCall(f.Connects[1].Lookups, f.Connects[1].Attempts) {
 		t.Errorf("one lookup per call by name, none by IP: %+v", f)
 	}
 	if byName.RequestBytes != 256*byName.OK || byName.ResponseBytes != 4096*byName.OK || byIP.ResponseBytes != 0 {
