@@ -39,12 +39,28 @@ export interface WindowFlows {
 }
 
 /**
+ * Enrichers by cluster snapshot: building one indexes every pod and Service, and the tree, the map (every
+ * second) and the diagnostics all ask for the same snapshot until the cluster changes.
+ */
+const enrichers = new WeakMap<Cluster, { cloudRanges?: CloudRanges; enricher: FlowEnricher }>();
+
+function enricherOf(cluster: Cluster, cloudRanges: CloudRanges | undefined): FlowEnricher {
+  const cached = enrichers.get(cluster);
+  if (cached && cached.cloudRanges === cloudRanges) {
+    return cached.enricher;
+  }
+  const enricher = new FlowEnricher(cluster, { cloudRanges });
+  enrichers.set(cluster, { cloudRanges, enricher });
+  return enricher;
+}
+
+/**
  * The last `windowMs` of the source's flows, enriched. "Now" is the newest data rather than the clock, so
  * that a recording shows its own last minutes and a live cluster its last complete agent window.
  */
 export function windowFlows(source: FlowSource, windowMs: number, cloudRanges?: CloudRanges): WindowFlows {
   const cluster = source.cluster();
-  const enricher = new FlowEnricher(cluster, { cloudRanges });
+  const enricher = enricherOf(cluster, cloudRanges);
   const toMs = source.store.newest ?? Date.now();
   const fromMs = toMs - windowMs + 1;
   return { cluster, enricher, flows: source.store.query(fromMs, toMs).map((r) => enricher.enrich(r)), fromMs, toMs };

@@ -11,7 +11,7 @@
 import * as vscode from 'vscode';
 import type { CloudRanges } from '../core/flows/cloud-ranges';
 import { diagnosePolicyDocument, hoverAt, type DiagnosticContext, type PolicyDiagnostic, type QuickFix } from '../core/policy/policy-diagnostics';
-import { parsePolicyDocument, type PolicyDocument, type TextRange } from '../core/policy/policy-document';
+import { mentionsNetworkPolicy, parsePolicyDocument, type PolicyDocument, type TextRange } from '../core/policy/policy-document';
 import { TIME_WINDOW_MS, type TimeWindow } from '../core/view/protocol';
 import { COMMANDS } from './command-ids';
 import { windowFlows, type FlowSource } from './flow-source';
@@ -23,7 +23,8 @@ const MAX_CHECKED_BYTES = 2 * 1024 * 1024;
 
 /** Why FlowLens does not check this document, when it is too large to; undefined otherwise. */
 export function tooLargeToCheck(document: vscode.TextDocument): string | undefined {
-  const size = document.getText().length;
+  // The end's offset is the length, without building the whole text as getText() does.
+  const size = document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
   return size > MAX_CHECKED_BYTES
     ? `FlowLens checks NetworkPolicy files up to ${MAX_CHECKED_BYTES / 1048576} MiB as you type, and this one has ${(size / 1048576).toFixed(1)} MiB: split it, or check it with \`flowlens policy validate\``
     : undefined;
@@ -165,7 +166,7 @@ export class PolicyDiagnostics implements vscode.Disposable, vscode.CodeActionPr
     if (tooLarge) {
       this.checked.delete(key);
       // Said only where it matters: a large YAML without NetworkPolicies is none of FlowLens's business.
-      const policies = /\bkind["']?\s*:\s*["']?NetworkPolicy\b/.test(document.getText());
+      const policies = mentionsNetworkPolicy(document.getText());
       this.collection.set(document.uri, policies ? [this.toDiagnostic(document, { start: 0, end: 0 }, 'information', tooLarge, 'flowlens.tooLarge')] : []);
       return;
     }

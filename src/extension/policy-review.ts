@@ -10,10 +10,9 @@
 import * as vscode from 'vscode';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyPolicies, dryRunPolicies, type PolicyChange, type PolicyOutcome } from '../cluster/policy-apply';
-import { formatBytes } from '../core/policy/generate';
 import type { PolicyObject } from '../core/policy/policy-document';
 import { whatIf, WhatIfError, type FlowGroup, type WhatIfReport } from '../core/policy/what-if';
-import { formatWhatIfReport, portText } from '../core/policy/what-if-report';
+import { flowText, formatWhatIfReport, shortEvidenceText } from '../core/policy/what-if-report';
 import { tooLargeToCheck, type PolicyDiagnostics } from './policy-diagnostics';
 import type { SourceManager } from './source-manager';
 
@@ -176,7 +175,7 @@ export async function applyCommand(ctx: ReviewContext, diff: ApplyDiffContent, u
     blocked.length > 0
       ? `It would newly block ${blocked.length} group${blocked.length === 1 ? '' : 's'} of flows observed in ${checked.windowLabel}:\n${blocked
           .slice(0, 10)
-          .map((g) => `• ${describeGroup(g)}`)
+          .map((g) => `• ${flowText(g)} (${shortEvidenceText(g.evidence)})`)
           .join('\n')}${blocked.length > 10 ? `\n… and ${blocked.length - 10} more (Validate against live flows lists them)` : ''}`
       : `No flow observed in ${checked.windowLabel} would be newly blocked. The server-side dry run passed; the diff shows what changes.`;
   const confirmed = args?.confirm ?? (await (blocked.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(summary, { modal: true, detail }, confirmLabel)) === confirmLabel;
@@ -219,8 +218,4 @@ function showFailures(ctx: ReviewContext, document: vscode.TextDocument, policie
 
 function describe(changes: readonly PolicyChange[]): string {
   return changes.map((c) => `${c.namespace}/${c.name}`).join(', ');
-}
-
-function describeGroup(g: FlowGroup): string {
-  return `${g.client.label} → ${g.server.label} ${portText(g)} (${g.evidence.connections} connections, ${formatBytes(g.evidence.bytes)})`;
 }

@@ -24,7 +24,6 @@ import {
   describeWorkload,
   dnsEgressRule,
   findClusterDns,
-  formatBytes,
   hostCidr,
   WorkloadIndex,
   workloadKey,
@@ -37,6 +36,7 @@ import {
 import { policyId, type NetworkPolicy, type SelectorPeer } from './network-policy';
 import type { PolicyDocument, PolicyObject, TextEdit, TextRange } from './policy-document';
 import { whatIf, type FlowGroup } from './what-if';
+import { flowText, shortEvidenceText } from './what-if-report';
 
 export const CODE_YAML_SYNTAX = 'flowlens.yamlSyntax';
 export const CODE_INVALID_POLICY = 'flowlens.invalidPolicy';
@@ -334,7 +334,7 @@ class Diagnoser {
     const dns = this.dns!;
     const workloads = [...new Set(w.pods.map((p) => describeWorkload(this.index.workloadOf(p))))].sort(compare);
     const who = `${w.pods.length} pod${w.pods.length === 1 ? '' : 's'} (${workloads.slice(0, 3).join(', ')}${workloads.length > 3 ? `, and ${workloads.length - 3} more` : ''})`;
-    const seen = w.records > 0 ? `; it blocks observed DNS traffic (${evidenceText(w)} in ${this.context.windowLabel})` : '';
+    const seen = w.records > 0 ? `; it blocks observed DNS traffic (${shortEvidenceText(w)} in ${this.context.windowLabel})` : '';
     const edit = object.appendItems(['spec', 'egress'], [dnsEgressRule(dns, policy.namespace)]);
     this.warn(
       this.ruleListRange(object, 'egress'),
@@ -358,7 +358,7 @@ class Diagnoser {
       return;
     }
     const partial = g.backends > 1 && g.newlyDeniedBackends.length < g.backends ? `; ${g.newlyDeniedBackends.length} of its ${g.backends} backends: ${g.newlyDeniedBackends.join(', ')}` : '';
-    const message = `Blocks observed traffic: ${flowText(g)} (${evidenceText(g.evidence)} in ${this.context.windowLabel}${partial})`;
+    const message = `Blocks observed traffic: ${flowText(g)} (${shortEvidenceText(g.evidence)} in ${this.context.windowLabel}${partial})`;
     if (denials.length === 0) {
       // Denied only by policies in force, which a changed candidate no longer overrides: said on the candidate that changed.
       const inForce = new Set(this.cluster.policies.map(policyId));
@@ -531,16 +531,6 @@ function portOf(g: FlowGroup): RawPort {
 }
 
 /** "Deployment demo/ui → Deployment demo/catalog TCP 8080" */
-function flowText(g: FlowGroup): string {
-  return `${g.client.label} → ${g.server.label} ${g.protocol} ${g.port}`;
-}
-
-/** "12 connections, 3.4 KiB" (flow records for UDP, which has no connections). */
-function evidenceText(e: { records: number; connections: number; bytes: number }): string {
-  const count = e.connections > 0 ? `${e.connections} connection${e.connections === 1 ? '' : 's'}` : `${e.records} flow record${e.records === 1 ? '' : 's'}`;
-  return `${count}, ${formatBytes(e.bytes)}`;
-}
-
 /** Sorted, with insertions at one offset joined (in order) into one edit, as editors require edits not to overlap. */
 function mergeEdits(edits: readonly TextEdit[]): TextEdit[] {
   const sorted = [...edits].sort((a, b) => a.start - b.start || a.end - b.end);

@@ -53,6 +53,11 @@ export interface ParseOptions {
 // A document that does not parse is still recognised as a NetworkPolicy by its text, so that its syntax errors show.
 const NETWORK_POLICY_KIND = /(^|[\s{,-])["']?kind["']?\s*:\s*["']?NetworkPolicy\b/m;
 
+/** Whether a text names the kind NetworkPolicy anywhere, without parsing it (for texts too large to parse as one types). */
+export function mentionsNetworkPolicy(text: string): boolean {
+  return NETWORK_POLICY_KIND.test(text);
+}
+
 export function parsePolicyDocument(text: string, options: ParseOptions = {}): PolicyDocument {
   const { docs } = parseYamlStream(text);
   const eol = text.includes('\r\n') ? '\r\n' : '\n';

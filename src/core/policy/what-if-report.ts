@@ -66,3 +66,14 @@ export function evidenceText(g: FlowGroup): string {
   const e = g.evidence;
   return `${e.records} flow record${e.records === 1 ? '' : 's'}, ${formatBytes(e.bytes)}, ${e.connections} connection${e.connections === 1 ? '' : 's'}${e.failedConnections > 0 ? ` (${e.failedConnections} failed)` : ''}, first seen ${formatTime(e.firstSeenMs)}, last seen ${formatTime(e.lastSeenMs)}`;
 }
+
+/** "Deployment demo/ui → Deployment demo/catalog TCP 8080": a flow group in one phrase. */
+export function flowText(g: FlowGroup): string {
+  return `${g.client.label} → ${g.server.label} ${g.protocol} ${g.port}`;
+}
+
+/** "12 connections, 3.4 KiB" (flow records for UDP, which has no connections). */
+export function shortEvidenceText(e: { records: number; connections: number; bytes: number }): string {
+  const count = e.connections > 0 ? `${e.connections} connection${e.connections === 1 ? '' : 's'}` : `${e.records} flow record${e.records === 1 ? '' : 's'}`;
+  return `${count}, ${formatBytes(e.bytes)}`;
+}
