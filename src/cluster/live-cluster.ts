@@ -5,7 +5,7 @@
  * resolve to the pod that had the address then. After a watch error an informer restarts with backoff
  * (a relist resyncs it); errors are reported once per change of state, classified.
  */
-import { AppsV1Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, makeInformer, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { KubeConfig, makeInformer, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { buildCluster, type Cluster } from '../core/kube/cluster';
 import { decoderFor, type ClusterObject } from '../core/kube/decode';
 import type { Pod } from '../core/kube/objects';
@@ -18,36 +18,22 @@ interface ResourceSpec {
   readonly path: string;
   readonly apiVersion: string;
   readonly kind: string;
-  readonly list: (kc: KubeConfig) => () => Promise<{ items: KubernetesObject[] }>;
 }
 
 /** What the live model watches; cluster snapshots list the same. */
 export const RESOURCES: readonly ResourceSpec[] = [
-  { name: 'namespaces', path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace', list: (kc) => () => kc.makeApiClient(CoreV1Api).listNamespace() },
-  { name: 'pods', path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', list: (kc) => () => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces() },
-  { name: 'nodes', path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node', list: (kc) => () => kc.makeApiClient(CoreV1Api).listNode() },
-  { name: 'services', path: '/api/v1/services', apiVersion: 'v1', kind: 'Service', list: (kc) => () => kc.makeApiClient(CoreV1Api).listServiceForAllNamespaces() },
-  {
-    name: 'endpointslices',
-    path: '/apis/discovery.k8s.io/v1/endpointslices',
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    list: (kc) => () => kc.makeApiClient(DiscoveryV1Api).listEndpointSliceForAllNamespaces(),
-  },
-  {
-    name: 'networkpolicies',
-    path: '/apis/networking.k8s.io/v1/networkpolicies',
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    // Raw JSON: the typed client renames a rule's `from` to `_from`, which the decoder rightly rejects.
-    list: (kc) => async () => (await requestJson(kc, { method: 'GET', path: '/apis/networking.k8s.io/v1/networkpolicies' })) as { items: KubernetesObject[] },
-  },
-  { name: 'deployments', path: '/apis/apps/v1/deployments', apiVersion: 'apps/v1', kind: 'Deployment', list: (kc) => () => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces() },
-  { name: 'replicasets', path: '/apis/apps/v1/replicasets', apiVersion: 'apps/v1', kind: 'ReplicaSet', list: (kc) => () => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces() },
-  { name: 'statefulsets', path: '/apis/apps/v1/statefulsets', apiVersion: 'apps/v1', kind: 'StatefulSet', list: (kc) => () => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces() },
-  { name: 'daemonsets', path: '/apis/apps/v1/daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet', list: (kc) => () => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces() },
-  { name: 'jobs', path: '/apis/batch/v1/jobs', apiVersion: 'batch/v1', kind: 'Job', list: (kc) => () => kc.makeApiClient(BatchV1Api).listJobForAllNamespaces() },
-  { name: 'cronjobs', path: '/apis/batch/v1/cronjobs', apiVersion: 'batch/v1', kind: 'CronJob', list: (kc) => () => kc.makeApiClient(BatchV1Api).listCronJobForAllNamespaces() },
+  { name: 'namespaces', path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' },
+  { name: 'pods', path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod' },
+  { name: 'nodes', path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node' },
+  { name: 'services', path: '/api/v1/services', apiVersion: 'v1', kind: 'Service' },
+  { name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+  { name: 'networkpolicies', path: '/apis/networking.k8s.io/v1/networkpolicies', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  { name: 'deployments', path: '/apis/apps/v1/deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { name: 'replicasets', path: '/apis/apps/v1/replicasets', apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+  { name: 'statefulsets', path: '/apis/apps/v1/statefulsets', apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { name: 'daemonsets', path: '/apis/apps/v1/daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  { name: 'jobs', path: '/apis/batch/v1/jobs', apiVersion: 'batch/v1', kind: 'Job' },
+  { name: 'cronjobs', path: '/apis/batch/v1/cronjobs', apiVersion: 'batch/v1', kind: 'CronJob' },
 ];
 
 export type ResourceState = { readonly state: 'syncing' } | { readonly state: 'synced' } | { readonly state: 'error'; readonly error: ClusterError };
@@ -119,7 +105,7 @@ export class LiveCluster {
         seen.add(key);
         let entry = this.decoded.get(key);
         if (!entry || entry.resourceVersion !== obj.metadata?.resourceVersion) {
-          const raw = { ...toRaw(obj), apiVersion: w.spec.apiVersion, kind: w.spec.kind };
+          const raw = { ...obj, apiVersion: w.spec.apiVersion, kind: w.spec.kind };
           const decoded = decode(raw);
           // An object the API server accepted but FlowLens cannot model is left out, not fatal.
           entry = { resourceVersion: obj.metadata?.resourceVersion, object: decoded.ok ? decoded.value : undefined };
@@ -153,7 +139,10 @@ export class LiveCluster {
   }
 
   private async watch(spec: ResourceSpec): Promise<void> {
-    const informer = makeInformer(this.kc, spec.path, spec.list(this.kc));
+    // Listed as raw JSON, as the watch delivers it: the typed client renames fields on the way in (a
+    // NetworkPolicy rule's `from` becomes `_from`), and the decoders read the API's own objects.
+    const list = async () => (await requestJson(this.kc, { method: 'GET', path: spec.path })) as { items: KubernetesObject[] };
+    const informer = makeInformer(this.kc, spec.path, list);
     const w: Watched = { spec, informer, state: { state: 'syncing' }, backoffMs: this.options.retryMs ?? 1000, failed: false };
     this.watched.push(w);
     const changed = () => this.changed();
@@ -213,7 +202,7 @@ export class LiveCluster {
 
   /** Keeps a deleted pod with the time it ended, for resolving its address in past flows. */
   private remember(obj: KubernetesObject): void {
-    const raw = { ...toRaw(obj), apiVersion: 'v1', kind: 'Pod' };
+    const raw = { ...obj, apiVersion: 'v1', kind: 'Pod' };
     const decoded = decoderFor('v1', 'Pod')!(raw);
     if (decoded.ok && decoded.value.kind === 'Pod') {
       const pod = decoded.value.value;
@@ -232,12 +221,4 @@ export class LiveCluster {
       this.options.onChange?.();
     }, 100);
   }
-}
-
-/**
- * The typed client objects back to API JSON: the generated models use the API's field names and Dates
- * serialise to RFC 3339, which is what the core's decoders read.
- */
-function toRaw(obj: KubernetesObject): object {
-  return JSON.parse(JSON.stringify(obj)) as object;
 }
