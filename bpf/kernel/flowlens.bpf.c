@@ -5,10 +5,11 @@
 // never double counted and the kernel never resets anything).
 //
 //   TCP: one sock_ops program on the cgroup v2 root learns every connection
-//        (connect, active/passive establish), enables per-socket callbacks and
-//        snapshots the socket's own RFC 4898 counters on every RTT sample and at
-//        close; tp_btf hooks add receive-side progress (a pure receiver gets no
-//        RTT samples) and resets.
+//        when it is established, enables per-socket callbacks and snapshots
+//        the socket's own RFC 4898 counters on every RTT sample; tp_btf hooks
+//        add receive-side progress (a pure receiver gets no RTT samples),
+//        resets, failed attempts and the final counters when the socket is
+//        destroyed.
 //   UDP: cgroup_skb ingress/egress on the same root count datagram payload
 //        bytes and packets per (socket, peer).
 //
@@ -21,21 +22,20 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #define AF_INET 2
 #define AF_INET6 10
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_UDP_ 17
-#define TCP_SYN_SENT_ 2
-#define TCP_CLOSE_ 7
 
 enum role { ROLE_CLIENT = 1, ROLE_SERVER = 2 };
 
 enum conn_flags {
 	CONN_ESTABLISHED = 1 << 0,
 	CONN_CLOSED = 1 << 1,	// final counters are in; user space deletes the entry
-	CONN_FAILED = 1 << 2,	// SYN_SENT -> CLOSE: the attempt never connected
+	CONN_FAILED = 1 << 2,	// an active open that never connected
 };
 
 enum stat_index {
@@ -45,8 +45,8 @@ enum stat_index {
 };
 
 // One TCP connection as this node sees it. Counters are the socket's own
-// cumulative values (latest snapshot), except rto and resets, which the
-// callbacks increment.
+// cumulative values (latest snapshot), except resets, which the hooks
+// increment, and rto on kernels without their own count.
 struct conn {
 	__u8 laddr[16];		// local address (IPv4 in the first 4 bytes)
 	__u8 raddr[16];		// remote address
@@ -61,21 +61,23 @@ struct conn {
 	__u32 segs_in;
 	__u32 segs_out;
 	__u32 total_retrans;
-	__u32 rto;		// retransmission timeouts (RTO_CB events)
+	__u32 rto;		// retransmission timeouts
 	__u32 srtt_us;		// smoothed RTT, microseconds (unscaled)
 	__u32 resets;		// RST sent or received
 };
 
 // conns: socket cookie -> struct conn.
-// Writers: flowlens_sockops (insert at connect/establish, snapshots, close
-// flag), the tcp_* tp_btf hooks (snapshots, resets); user space deletes
+// Writers: flowlens_sockops (insert at establish, snapshots), the tcp_* tp_btf
+// hooks (failed attempts, snapshots, resets, close flag); user space deletes
 // entries it has seen CONN_CLOSED. Readers: user space, once per window.
 // A plain hash, not LRU: evicting a live connection would lose its bytes
-// silently, so a full map counts STAT_TCP_DROPPED instead.
+// silently, so a full map counts STAT_TCP_DROPPED instead. Preallocated:
+// allocating entries on demand added about 1 µs of kernel time per short
+// connection (two inserts), a fifth of everything the programs take for it;
+// the price is memory reserved up front (about 144 bytes per entry).
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 262144);	// user space overrides from --max-connections
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct conn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);	// survives agent restarts
@@ -163,6 +165,10 @@ static __always_inline void count_stat(__u32 idx)
 		*v += 1;	// per-CPU slot: no atomics needed
 }
 
+// Linux 6.7 counts RTOs per socket (tcp_sock.total_rto, as tcp_info reports
+// it); older kernels get the count from RTO callbacks.
+#define HAVE_TOTAL_RTO bpf_core_field_exists(struct tcp_sock, total_rto)
+
 #define RCV_SHUTDOWN_ 1
 #define SEND_SHUTDOWN_ 2
 
@@ -190,6 +196,8 @@ static __always_inline void snapshot(struct conn *c, struct tcp_sock *tp)
 	c->segs_in = tp->segs_in;
 	c->segs_out = tp->segs_out;
 	c->total_retrans = tp->total_retrans;
+	if (HAVE_TOTAL_RTO)	// 16 bits in the kernel: widened here, exact while < 65536 RTOs between snapshots
+		c->rto += (__u16)(tp->total_rto - (__u16)c->rto);
 	if (srtt)
 		c->srtt_us = srtt >> 3;	// the kernel keeps srtt << 3
 }
@@ -206,20 +214,22 @@ static __always_inline void snapshot_skops(struct conn *c, struct bpf_sock_ops *
 		snapshot(c, tp);
 }
 
-static __always_inline void track(struct bpf_sock_ops *skops, __u8 role, __u8 flags)
+// insert adds a connection seen for the first time; a full map is counted, never silent.
+static __always_inline int insert(__u64 cookie, struct conn *c)
 {
-	__u64 cookie = bpf_get_socket_cookie(skops);
-	struct conn *old = bpf_map_lookup_elem(&conns, &cookie);
-	struct conn c = {};
+	int err = bpf_map_update_elem(&conns, &cookie, c, BPF_NOEXIST);
 
-	if (old) {	// connect() already inserted it: mark established
-		old->flags |= flags;
-		snapshot_skops(old, skops);
-		return;
-	}
+	if (err == -7 /* E2BIG */)
+		count_stat(STAT_TCP_DROPPED);
+	return err;
+}
+
+// established starts tracking a connection that has just been set up.
+static __always_inline void established(struct bpf_sock_ops *skops, __u8 role)
+{
+	struct conn c = { .role = role, .flags = CONN_ESTABLISHED };
+
 	c.family = skops->family;
-	c.role = role;
-	c.flags = flags;
 	c.lport = skops->local_port;
 	c.rport = bpf_ntohl(skops->remote_port);
 	if (c.family == AF_INET) {
@@ -235,10 +245,19 @@ static __always_inline void track(struct bpf_sock_ops *skops, __u8 role, __u8 fl
 		return;
 	}
 	snapshot_skops(&c, skops);
-	if (bpf_map_update_elem(&conns, &cookie, &c, BPF_NOEXIST) == -7 /* E2BIG */)
-		count_stat(STAT_TCP_DROPPED);
+	insert(bpf_get_socket_cookie(skops), &c);
 }
 
+// The callbacks a socket asks for double as marks that it was seen here:
+// CONNECTING on an active open, ESTABLISHED_MARK once it has connected.
+#define CONNECTING BPF_SOCK_OPS_RTO_CB_FLAG
+#define ESTABLISHED_MARK BPF_SOCK_OPS_RTT_CB_FLAG
+
+// A connection is tracked from the moment it is established (one insert per
+// socket, where tracking from connect() took an insert and a lookup) to the
+// moment its socket is destroyed (one tracepoint run, where state callbacks
+// took four per socket). An active open that never connects is recorded by
+// the tracepoints below from its marks.
 SEC("sockops")
 int flowlens_sockops(struct bpf_sock_ops *skops)
 {
@@ -247,18 +266,12 @@ int flowlens_sockops(struct bpf_sock_ops *skops)
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		// Track the attempt now so that a refused or timed-out connect is seen.
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-					  BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG);
-		track(skops, ROLE_CLIENT, 0);
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | CONNECTING);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-					  BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG |
-					  BPF_SOCK_OPS_RTT_CB_FLAG);
-		track(skops, skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? ROLE_CLIENT : ROLE_SERVER,
-		      CONN_ESTABLISHED);
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | CONNECTING | ESTABLISHED_MARK);
+		established(skops, skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? ROLE_CLIENT : ROLE_SERVER);
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
 		cookie = bpf_get_socket_cookie(skops);
@@ -267,22 +280,12 @@ int flowlens_sockops(struct bpf_sock_ops *skops)
 			snapshot_skops(c, skops);
 		break;
 	case BPF_SOCK_OPS_RTO_CB:
+		if (HAVE_TOTAL_RTO)	// snapshot() reads the kernel's own count
+			break;
 		cookie = bpf_get_socket_cookie(skops);
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (c)
 			__sync_fetch_and_add(&c->rto, 1);
-		break;
-	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] != TCP_CLOSE_)
-			break;
-		cookie = bpf_get_socket_cookie(skops);
-		c = bpf_map_lookup_elem(&conns, &cookie);
-		if (!c)
-			break;
-		snapshot_skops(c, skops);
-		if (skops->args[0] == TCP_SYN_SENT_)
-			c->flags |= CONN_FAILED;
-		c->flags |= CONN_CLOSED;
 		break;
 	}
 	return 1;
@@ -293,6 +296,34 @@ static __always_inline struct conn *conn_of(const struct sock *sk)
 	__u64 cookie = sk->__sk_common.skc_cookie.counter;	// set by bpf_get_socket_cookie in sock_ops
 
 	if (!cookie)	// sock_ops never saw this socket
+		return 0;
+	return bpf_map_lookup_elem(&conns, &cookie);
+}
+
+// failed_attempt starts tracking an active open that has not connected (and
+// now never will: it was refused or is being destroyed); 0 for any other socket.
+static __always_inline struct conn *failed_attempt(struct sock *sk, struct tcp_sock *tp)
+{
+	struct conn c = { .role = ROLE_CLIENT, .flags = CONN_FAILED };
+	struct sock_common *skc = &sk->__sk_common;
+	__u64 cookie;
+
+	if ((tp->bpf_sock_ops_cb_flags & (CONNECTING | ESTABLISHED_MARK)) != CONNECTING)
+		return 0;
+	c.family = skc->skc_family;
+	c.lport = skc->skc_num;
+	c.rport = bpf_ntohs(skc->skc_dport);
+	if (c.family == AF_INET) {
+		__builtin_memcpy(c.laddr, &skc->skc_rcv_saddr, 4);
+		__builtin_memcpy(c.raddr, &skc->skc_daddr, 4);
+	} else if (c.family == AF_INET6) {
+		__builtin_memcpy(c.laddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(c.raddr, &skc->skc_v6_daddr, 16);
+	} else {
+		return 0;
+	}
+	cookie = bpf_get_socket_cookie(sk);
+	if (insert(cookie, &c))
 		return 0;
 	return bpf_map_lookup_elem(&conns, &cookie);
 }
@@ -313,11 +344,36 @@ int BPF_PROG(flowlens_rcv, struct sock *sk)
 	return 0;
 }
 
+// Every TCP socket ends here (whatever its last state): the final counters.
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(flowlens_destroy, struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct conn *c;
+
+	if (!tp)
+		return 0;
+	c = conn_of(sk);
+	if (!c)
+		c = failed_attempt(sk, tp);
+	if (!c)
+		return 0;
+	snapshot(c, tp);
+	c->flags |= CONN_CLOSED;
+	return 0;
+}
+
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(flowlens_rst_in, struct sock *sk)
 {
 	struct conn *c = conn_of(sk);
+	struct tcp_sock *tp;
 
+	if (!c) {	// a refused connect: the attempt is recorded now, to carry its reset
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (tp)
+			c = failed_attempt(sk, tp);
+	}
 	if (c)
 		__sync_fetch_and_add(&c->resets, 1);
 	return 0;
@@ -336,6 +392,27 @@ int BPF_PROG(flowlens_rst_out, const struct sock *sk)
 	return 0;
 }
 
+// may_be_udp turns most packets (TCP) away with one direct read of the IP
+// header, before any helper call; a header outside the linear data is left
+// to count_udp's own checks.
+static __always_inline int may_be_udp(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = data;
+
+		return (void *)(iph + 1) > end || iph->protocol == IPPROTO_UDP_;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data;
+
+		return (void *)(ip6 + 1) > end || ip6->nexthdr == IPPROTO_UDP_;
+	}
+	return 0;
+}
+
 // count_udp adds one datagram (or one UDP GSO batch) to its (socket, peer) entry.
 static __always_inline void count_udp(struct __sk_buff *skb, int egress)
 {
@@ -347,7 +424,7 @@ static __always_inline void count_udp(struct __sk_buff *skb, int egress)
 	__u64 payload;
 	__u8 family;
 
-	if (!sk)
+	if (!may_be_udp(skb) || !sk)
 		return;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk || sk->protocol != IPPROTO_UDP_)

@@ -1,7 +1,10 @@
 // Command flowlens-bench measures what the FlowLens agent costs, side by side
 // in one run: the same workloads between two network namespaces with the
-// agent binary attached and without it, alternating, plus the agent's own CPU
-// and memory under a connection storm and with 100,000 tracked sockets.
+// agent binary attached and without it, alternating (bulk throughput: agent
+// started and stopped; connection rate: observed and unobserved cgroups with
+// one agent running), plus the agent's own CPU and memory, its programs'
+// kernel time and its maps' memory under a connection storm and with 100,000
+// tracked sockets.
 // Run it with `make -C bpf bench` (root; it removes everything it creates).
 package main
 
@@ -18,11 +21,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sort"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,9 +34,11 @@ import (
 var (
 	agentBin = flag.String("agent", "bin/flowlens-agent", "agent binary to benchmark")
 	cgroup   = flag.String("cgroup", "/sys/fs/cgroup/unified", "cgroup v2 root the agent attaches to")
-	duration = flag.Duration("duration", 3*time.Second, "length of each throughput and connection-rate run")
-	rounds   = flag.Int("rounds", 5, "alternating baseline/agent rounds (the median is reported)")
 	only     = flag.String("only", "", "run one part only: throughput, connrate, storm or tracked")
+	tpPairs  = flag.Int("throughput-pairs", 80, "observed/unobserved pairs of the throughput run")
+	tpHalf   = flag.Int("throughput-seconds", 1, "length of each half of a throughput pair (iperf3 -t)")
+	pairs    = flag.Int("pairs", 200, "observed/unobserved pairs of the connection-rate run")
+	half     = flag.Duration("half", 250*time.Millisecond, "length of each half of a connection-rate pair")
 	holdN    = flag.Int("connections", 50000, "connections held open for the tracked-flows run (two sockets each)")
 
 	// Holder mode: a child process that keeps a share of the held connections
@@ -86,8 +90,10 @@ func run() error {
 		}
 	}
 
-	fmt.Printf("FlowLens agent benchmark: %s, %d rounds of %s, interval 5s (default)\n", *agentBin, *rounds, *duration)
-	fmt.Println("client and server in two network namespaces on a bridge; agent attached to", *cgroup)
+	fmt.Printf("FlowLens agent benchmark: %s, interval 5s (default); throughput: %d pairs of %ds; connection rate: %d pairs of %s\n",
+		*agentBin, *tpPairs, *tpHalf, *pairs, *half)
+	fmt.Println("client and server in two network namespaces on a bridge; agent attached to", *cgroup,
+		"(for the pairs: to a cgroup of ours below it, with a sibling it does not observe)")
 
 	want := func(part string) bool { return *only == "" || *only == part }
 	var report []string
@@ -99,58 +105,66 @@ func run() error {
 	}()
 	const costHeader = "%-44s %6.3f core %6.1f MiB %6.1f MiB   target < 0.25 core, < 64 MiB"
 
-	if want("throughput") {
-		// Bulk TCP throughput with iperf3 (its own ground truth).
-		iperfSrv := exec.Command("ip", "netns", "exec", srv.NS, "iperf3", "-s", "-B", srv.Addr.String(), "-p", "5201")
-		if err := iperfSrv.Start(); err != nil {
-			return fmt.Errorf("start iperf3 server: %w", err)
-		}
-		defer func() { _ = iperfSrv.Process.Kill(); _ = iperfSrv.Wait() }()
-		time.Sleep(300 * time.Millisecond)
-		b, v, r, err := sideBySide(ctx, "throughput b/s", func() (float64, error) { return iperf(cli, srv.Addr) })
-		if err != nil {
-			return fmt.Errorf("throughput: %w", err)
-		}
-		report = append(report, fmt.Sprintf("%-44s baseline %6.2f Gb/s, agent %6.2f Gb/s: %5.1f%%   target >= 99%%",
-			"bulk TCP throughput (iperf3, 1 stream)", b/1e9, v/1e9, 100*r))
-	}
-
-	ln, err := listen(srv, 7000)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	go serveShort(ln)
-	addr := netip.AddrPortFrom(srv.Addr, 7000)
-	if want("connrate") {
-		// Short connections per second: connect, send 64 bytes, close.
-		b, v, r, err := sideBySide(ctx, "connections/s", func() (float64, error) { return connRate(cli, addr, *duration, 0) })
-		if err != nil {
-			return fmt.Errorf("connection rate: %w", err)
-		}
-		report = append(report, fmt.Sprintf("%-44s baseline %8.0f/s, agent %8.0f/s: %5.1f%%   target >= 95%%",
-			"short connections (connect-send-close)", b, v, 100*r))
-	}
-
-	if want("storm") {
-		// The agent's own cost at (up to) 10,000 new connections per second.
-		a, err := startAgent()
+	var baselineRate float64 // connections/s without the agent, from the paired run
+	if want("throughput") || want("connrate") {
+		lines, rate, err := pairedParts(ctx, nw, want)
 		if err != nil {
 			return err
 		}
+		report, baselineRate = append(report, lines...), rate
+	}
+
+	if want("storm") {
+		// The agent's own cost at 10,000 new connections per second, and its programs' kernel time.
+		a, err := startAgent(*cgroup)
+		if err != nil {
+			return err
+		}
+		rs, err := startRawServer(srv, 7001, 4)
+		if err != nil {
+			a.stop()
+			return err
+		}
+		progs, err := agentPrograms(a.cmd.Process.Pid)
+		if err != nil {
+			rs.Close()
+			a.stop()
+			return err
+		}
+		mapMem, err := agentMapMemory(a.cmd.Process.Pid)
+		if err != nil {
+			closeAll(progs)
+			rs.Close()
+			a.stop()
+			return err
+		}
 		usage := a.usage()
-		achieved, err := connRate(cli, addr, 10*time.Second, 10000)
+		var achieved float64
+		cost, err := measureProgCost(progs, func() (err error) {
+			achieved, err = rawConnRate(cli, netip.AddrPortFrom(srv.Addr, 7001), 10*time.Second, 10000)
+			return err
+		})
 		cores, rss, peak := usage()
+		closeAll(progs)
+		rs.Close()
 		a.stop()
 		if err != nil {
 			return fmt.Errorf("connection storm: %w", err)
 		}
 		report = append(report, fmt.Sprintf(costHeader, fmt.Sprintf("agent at %.0f new connections/s, 10s", achieved), cores, rss, peak))
+		conns := achieved * 10
+		line := fmt.Sprintf("    its kernel programs: %.1f µs per connection (%.1f runs, bpf_stats)",
+			cost.runtime.Seconds()*1e6/conns, float64(cost.runs)/conns)
+		if baselineRate > 0 {
+			line += fmt.Sprintf(" of the %.0f µs of CPU a connection costs at full rate without the agent",
+				float64(runtime.NumCPU())*1e6/baselineRate)
+		}
+		report = append(report, line, fmt.Sprintf("    its maps: %.1f MiB of kernel memory (charged to its memory cgroup beside the RSS)", float64(mapMem)/(1<<20)))
 	}
 
 	if want("tracked") {
 		// The agent's own cost with many tracked sockets, each active in every window.
-		a, err := startAgent()
+		a, err := startAgent(*cgroup)
 		if err != nil {
 			return err
 		}
@@ -164,60 +178,14 @@ func run() error {
 	return nil
 }
 
-// sideBySide measures baseline and agent back to back in every round,
-// alternating which goes first, and returns the median of each and the
-// median of the per-round ratios (which cancels slow drifts in the load
-// other processes put on the machine).
-func sideBySide(ctx context.Context, name string, measure func() (float64, error)) (base, withAgent, ratio float64, err error) {
-	var bs, as, rs []float64
-	for i := 0; i < *rounds; i++ {
-		if ctx.Err() != nil {
-			return 0, 0, 0, ctx.Err()
-		}
-		var b, v float64
-		withAgentRun := func() error {
-			a, err := startAgent()
-			if err != nil {
-				return err
-			}
-			defer a.stop()
-			time.Sleep(settle)
-			v, err = measure()
-			return err
-		}
-		baselineRun := func() (err error) {
-			time.Sleep(settle)
-			b, err = measure()
-			return err
-		}
-		order := []func() error{baselineRun, withAgentRun}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, f := range order {
-			if err := f(); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-		bs, as, rs = append(bs, b), append(as, v), append(rs, v/b)
-		fmt.Printf("  %s round %d: baseline %.4g, agent %.4g (%.1f%%)\n", name, i+1, b, v, 100*v/b)
-	}
-	return median(bs), median(as), median(rs), nil
-}
-
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	return v[len(v)/2]
-}
-
 type agentProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startAgent runs the agent binary standalone and waits until its probes are attached.
-func startAgent() (*agentProc, error) {
-	cmd := exec.Command(*agentBin, "--standalone", "--cgroup", *cgroup, "--pin-dir", "",
+// startAgent runs the agent binary standalone on cgroupDir and waits until its probes are attached.
+func startAgent(cgroupDir string) (*agentProc, error) {
+	cmd := exec.Command(*agentBin, "--standalone", "--cgroup", cgroupDir, "--pin-dir", "",
 		"--api-address", "127.0.0.1:0", "--max-connections", "262144", "--max-udp-flows", "65536")
 	cmd.Env = append(os.Environ(), "NODE_NAME=bench", "OPEN_METRICS=off")
 	stderr, err := cmd.StderrPipe()
@@ -298,9 +266,10 @@ func memKiB(pid int) (rss, peak uint64) {
 	return rss, peak
 }
 
-func iperf(cli testnet.Host, server netip.Addr) (float64, error) {
-	out, err := exec.Command("ip", "netns", "exec", cli.NS, "iperf3", "-c", server.String(), "-p", "5201",
-		"-t", strconv.Itoa(int(duration.Seconds())), "-J").Output()
+// iperf runs one iperf3 client (its own ground truth) and returns bits/s received.
+func iperf(cli testnet.Host, server netip.Addr, port, seconds int) (float64, error) {
+	out, err := exec.Command("ip", "netns", "exec", cli.NS, "iperf3", "-c", server.String(), "-p", strconv.Itoa(port),
+		"-t", strconv.Itoa(seconds), "-J").Output()
 	if err != nil {
 		return 0, fmt.Errorf("iperf3 client: %w", err)
 	}
@@ -324,73 +293,6 @@ func listen(h testnet.Host, port int) (net.Listener, error) {
 		return err
 	})
 	return ln, err
-}
-
-// serveShort reads each connection's 64 bytes and closes it first, so that
-// TIME_WAIT stays on the server and the client never runs out of ports.
-func serveShort(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			buf := make([]byte, 64)
-			_, _ = io.ReadFull(c, buf)
-			c.Close()
-		}()
-	}
-}
-
-// connRate runs connect-send-close loops for d from cli and returns completed
-// connections per second; rate > 0 paces the loops to that total rate.
-func connRate(cli testnet.Host, addr netip.AddrPort, d time.Duration, rate int) (float64, error) {
-	const workers = 8
-	var done atomic.Int64
-	var firstErr atomic.Value
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	msg := make([]byte, 64)
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := cli.Do(func() error {
-				var gap time.Duration
-				if rate > 0 {
-					gap = time.Second * workers / time.Duration(rate)
-				}
-				next := time.Now()
-				buf := make([]byte, 1)
-				for time.Now().Before(deadline) {
-					if gap > 0 {
-						if w := time.Until(next); w > 0 {
-							time.Sleep(w)
-						}
-						next = next.Add(gap)
-					}
-					c, err := net.Dial("tcp4", addr.String())
-					if err != nil {
-						return err
-					}
-					_, _ = c.Write(msg)
-					_, _ = c.Read(buf) // EOF once the server has closed
-					c.Close()
-					done.Add(1)
-				}
-				return nil
-			})
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
-	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
 }
 
 // hold starts holder processes for n connections in all, then, while each

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"flowlens.dev/agent/internal/flow"
 	"flowlens.dev/agent/internal/testnet"
 )
@@ -247,6 +249,53 @@ func TestTCPFailedConnection(t *testing.T) {
 	}
 	if c.BytesToServer != 0 || c.BytesToClient != 0 {
 		t.Errorf("bytes %d/%d on a refused connection", c.BytesToServer, c.BytesToClient)
+	}
+}
+
+// A connect whose SYNs are all dropped, abandoned by the application: one
+// failed connection whose retransmissions, RTOs and segments equal the
+// kernel's own counts (TCP_INFO just before the close), no reset, no bytes.
+func TestTCPConnectTimedOut(t *testing.T) {
+	requireKernel(t)
+	nw := newNet(t, 2)
+	cli, srvHost := nw.Hosts[0], nw.Hosts[1]
+	a := newAgent(t, nil)
+	const port = 7999
+	dropRule(t, srvHost, nw.ID, port, 100)
+	var info *unix.TCPInfo
+	if err := cli.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		err = unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: srvHost.Addr.As4()})
+		if !errors.Is(err, unix.EINPROGRESS) {
+			return fmt.Errorf("connect: %v, want EINPROGRESS", err)
+		}
+		time.Sleep(2500 * time.Millisecond) // the SYN and at least one retransmission
+		info, err = unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if info.Total_retrans == 0 || info.Total_rto == 0 {
+		t.Fatalf("kernel counted %d retransmissions, %d RTOs: the SYN was not retransmitted", info.Total_retrans, info.Total_rto)
+	}
+	recs := settle(t, a, func(r []flow.Record) bool {
+		c, _ := sum(r, flow.TCP, cli.Addr, srvHost.Addr, port, flow.ObservedClient)
+		return c.FailedConnections > 0
+	})
+	c, _ := sum(recs, flow.TCP, cli.Addr, srvHost.Addr, port, flow.ObservedClient)
+	if c.FailedConnections != 1 || c.Connections != 0 || c.Resets != 0 {
+		t.Errorf("failed %d, connections %d, resets %d; want 1, 0, 0", c.FailedConnections, c.Connections, c.Resets)
+	}
+	if c.Retransmits != uint64(info.Total_retrans) || c.RTO != uint64(info.Total_rto) || c.PacketsToServer != uint64(info.Segs_out) {
+		t.Errorf("retransmits %d, rto %d, packets %d; kernel counted %d, %d, %d",
+			c.Retransmits, c.RTO, c.PacketsToServer, info.Total_retrans, info.Total_rto, info.Segs_out)
+	}
+	if c.BytesToServer != 0 || c.BytesToClient != 0 || c.PacketsToClient != 0 {
+		t.Errorf("bytes %d/%d, packets to client %d on a connection that never opened", c.BytesToServer, c.BytesToClient, c.PacketsToClient)
 	}
 }
 

@@ -74,6 +74,7 @@ const (
 	flowlensMapTcpHandoff          = "tcp_handoff"
 	flowlensMapUdpFlows            = "udp_flows"
 	flowlensMapUdpHandoff          = "udp_handoff"
+	flowlensProgFlowlensDestroy    = "flowlens_destroy"
 	flowlensProgFlowlensRcv        = "flowlens_rcv"
 	flowlensProgFlowlensRstIn      = "flowlens_rst_in"
 	flowlensProgFlowlensRstOut     = "flowlens_rst_out"
@@ -124,6 +125,7 @@ type flowlensSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowlensProgramSpecs struct {
+	FlowlensDestroy    *ebpf.ProgramSpec `ebpf:"flowlens_destroy"`
 	FlowlensRcv        *ebpf.ProgramSpec `ebpf:"flowlens_rcv"`
 	FlowlensRstIn      *ebpf.ProgramSpec `ebpf:"flowlens_rst_in"`
 	FlowlensRstOut     *ebpf.ProgramSpec `ebpf:"flowlens_rst_out"`
@@ -196,6 +198,7 @@ type flowlensVariables struct {
 //
 // It can be passed to loadFlowlensObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowlensPrograms struct {
+	FlowlensDestroy    *ebpf.Program `ebpf:"flowlens_destroy"`
 	FlowlensRcv        *ebpf.Program `ebpf:"flowlens_rcv"`
 	FlowlensRstIn      *ebpf.Program `ebpf:"flowlens_rst_in"`
 	FlowlensRstOut     *ebpf.Program `ebpf:"flowlens_rst_out"`
@@ -206,6 +209,7 @@ type flowlensPrograms struct {
 
 func (p *flowlensPrograms) Close() error {
 	return _FlowlensClose(
+		p.FlowlensDestroy,
 		p.FlowlensRcv,
 		p.FlowlensRstIn,
 		p.FlowlensRstOut,

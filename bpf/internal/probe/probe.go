@@ -125,7 +125,7 @@ func (p *Probe) attach(cgroup string) error {
 		}
 		p.links = append(p.links, l)
 	}
-	for _, prog := range []*ebpf.Program{p.objs.FlowlensRcv, p.objs.FlowlensRstIn, p.objs.FlowlensRstOut} {
+	for _, prog := range []*ebpf.Program{p.objs.FlowlensRcv, p.objs.FlowlensDestroy, p.objs.FlowlensRstIn, p.objs.FlowlensRstOut} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", prog, err)

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -31,13 +32,21 @@ func TestProbeIPv6Loopback(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 
-	var ln net.Listener
+	var ln, closed net.Listener
 	var c net.Conn
 	var uc net.Conn
 	var us net.PacketConn
 	if err := nw.Hosts[0].Do(func() (err error) {
 		if ln, err = net.Listen("tcp6", "[::1]:0"); err != nil {
 			return err
+		}
+		// A refused attempt is recorded from the reset, not from sock_ops.
+		if closed, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+			return err
+		}
+		closed.Close()
+		if _, err := net.Dial("tcp6", closed.Addr().String()); err == nil {
+			return errors.New("dial to a closed port succeeded")
 		}
 		if c, err = net.Dial("tcp6", ln.Addr().String()); err != nil {
 			return err
@@ -83,6 +92,25 @@ func TestProbeIPv6Loopback(t *testing.T) {
 	}
 	if found != 2 {
 		t.Errorf("found %d IPv6 sockets of the connection, want 2", found)
+	}
+	refusedPort := uint16(closed.Addr().(*net.TCPAddr).Port)
+	refused := 0
+	if err := p.Conns(func(_ uint64, cn *Conn) {
+		if cn.Family != 10 || cn.Rport != refusedPort {
+			return
+		}
+		refused++
+		loopback := [16]byte{15: 1}
+		if cn.Role != RoleClient || cn.Flags&(FlagFailed|FlagClosed) != FlagFailed|FlagClosed || cn.Resets != 1 ||
+			cn.Laddr != loopback || cn.Raddr != loopback || cn.Lport == 0 {
+			t.Errorf("refused attempt: role %d flags %b resets %d %x:%d -> %x, want a closed, failed client with one reset between ::1 addresses",
+				cn.Role, cn.Flags, cn.Resets, cn.Laddr, cn.Lport, cn.Raddr)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if refused != 1 {
+		t.Errorf("found %d entries for the refused IPv6 attempt, want 1", refused)
 	}
 	uport := uint16(uc.LocalAddr().(*net.UDPAddr).Port)
 	var udpOut, udpIn uint64
