@@ -51,9 +51,9 @@ var (
 	count    = flag.Int("n", 0, "internal: connections this holder keeps")
 )
 
-// settle is the quiet pause before every measured run, agent or not, so
-// that neither inherits the CPU burst of starting the agent (BTF parsing,
-// verification) or the tail of the previous run.
+// settle is the quiet pause before a paired measurement, so that it does not
+// inherit the CPU burst of starting the agent (BTF parsing, verification) or
+// the tail of the previous part.
 const settle = 2 * time.Second
 
 // perHolder keeps each holder below the descriptor limit (two per connection).
