@@ -580,6 +580,8 @@ class Decider {
   readonly after: Uint8Array;
   /** Per class key: 0 while undecided, else 1 + (1 if allowed before) + (2 if allowed after). */
   private readonly memo: Uint8Array;
+  /** Per class key: the connection backend whose evaluation decided the class. */
+  private readonly decidedBy = new Map<number, Sample>();
   /** Prepared for the after-engine on first need (connections no change touches are decided by the before-engine). */
   private readonly preparedAfter = new Map<number, PreparedProbe>();
   private readonly beforeVerdicts: (boolean | ProbeError | undefined)[];
@@ -647,6 +649,7 @@ class Decider {
         this.after[p] = allowedAfter ? 1 : 0;
         if (key >= 0) {
           this.memo[key] = 1 + (allowed ? 1 : 0) + (allowedAfter ? 2 : 0);
+          this.decidedBy.set(key, { connection: c, index: i });
         }
       } catch (e) {
         if (e instanceof ProbeError) {
@@ -659,8 +662,25 @@ class Decider {
     return true;
   }
 
-  /** The after-engine's explanation of a sample's probe. */
+  /**
+   * The after-engine's explanation of a sample's probe. A sample decided by its class's memoised verdict
+   * may name a pod this snapshot lacks (the flows outlive pods): the connection that decided the class
+   * explains it, as it explains every member of the class.
+   */
   explain(s: Sample): string {
+    try {
+      return this.explainProbe(s);
+    } catch (e) {
+      const key = this.byClass ? s.connection.classKeys[s.index] : -1;
+      const decider = key >= 0 ? this.decidedBy.get(key) : undefined;
+      if (!(e instanceof ProbeError) || !decider) {
+        throw e;
+      }
+      return this.explainProbe(decider);
+    }
+  }
+
+  private explainProbe(s: Sample): string {
     const p = s.connection.firstProbe + s.index;
     let pa = this.preparedAfter.get(p);
     if (!pa) {

@@ -78,9 +78,8 @@ suite('what-if validation', () => {
     b.flow({ client: 'shop/web-1', server: BACKENDS, service: SERVICE, port: 9090, bytes: 1000, connections: 1, start: '2026-11-21T10:05:00Z', end: '2026-11-21T10:05:05Z' }),
   ];
   const apiToDb = b.flow({ client: 'shop/api-1', server: 'shop/db-0', port: 5432 });
-
-  test('a replaced policy that drops a client: its flows are newly denied, grouped by workload pair and port, with evidence', () => {
-    const candidates = policiesFromYaml(`
+  // api-from-web replaced by a policy that admits only the worker.
+  const apiFromWorkerOnly = policiesFromYaml(`
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: api-from-web, namespace: shop}
@@ -88,7 +87,9 @@ spec:
   podSelector: {matchLabels: {app: api}}
   ingress: [{from: [{podSelector: {matchLabels: {app: worker}}}], ports: [{port: grpc}]}]
 `);
-    const r = run({ flows: [...webToApi, apiToDb], candidates });
+
+  test('a replaced policy that drops a client: its flows are newly denied, grouped by workload pair and port, with evidence', () => {
+    const r = run({ flows: [...webToApi, apiToDb], candidates: apiFromWorkerOnly });
     assert.deepEqual(r.policies, { added: [], changed: ['shop/api-from-web'], removed: [] });
     assert.deepEqual(r.counts, { allowedBefore: 3, allowedAfter: 1, newlyDenied: 2, newlyAllowed: 0 });
     assert.equal(r.newlyDenied.length, 1);
@@ -195,6 +196,28 @@ spec:
     assert.deepEqual(r.newlyDenied, []);
     assert.deepEqual(r.newlyDeniedAttempts.map((g) => `${g.server.label}:${g.port} failed=${g.evidence.failedConnections}`), ['StatefulSet shop/db:6432 failed=3']);
     assert.equal(r.counts.newlyDenied, 1, 'still counted as a verdict change');
+  });
+
+  test('a newly denied group whose working flow names a pod the snapshot no longer has is explained by the pod that decided its class', () => {
+    // Flows outlive pods: web-2 was replaced after its flow was seen. Its connection is judged by the verdict
+    // memoised for its class (web-1's, an attempt only), and the group is explained by web-1's evaluation.
+    const withWeb2 = clusterFromYaml(`${CLUSTER}- apiVersion: v1
+  kind: Pod
+  metadata: {name: web-2, namespace: shop, labels: {app: web, pod-template-hash: aa11}, ownerReferences: [{kind: ReplicaSet, name: web-aa11, controller: true}]}
+  spec: {nodeName: node-b, containers: [{ports: [{name: http, containerPort: 8080}]}]}
+  status: {phase: Running, podIP: 198.18.0.13}
+`);
+    const b2 = new FlowBuilder(withWeb2);
+    const flows = [
+      b2.flow({ client: 'shop/web-1', server: 'shop/api-1', port: 9090, connections: 0, failed: 2 }),
+      b2.flow({ client: 'shop/web-2', server: 'shop/api-1', port: 9090, bytes: 500, connections: 1 }),
+    ];
+    const lacking = { ...withWeb2, pods: withWeb2.pods.filter((p) => p.name !== 'web-2') };
+    const r = whatIf({ cluster: lacking, flows, candidates: apiFromWorkerOnly });
+    assert.equal(r.newlyDenied.length, 1);
+    const [g] = r.newlyDenied;
+    assert.deepEqual([g.client.label, g.server.label, g.port, g.evidence.connections, g.evidence.failedConnections], ['Deployment shop/web', 'Deployment shop/api', 9090, 1, 2]);
+    assert.match(g.explanation ?? '', /^deny: shop\/web-1 -> shop\/api-1 on 9090\/TCP: shop\/api-1 is isolated for ingress/);
   });
 
   test('a reused IP is judged as the pod that held it when the flow was seen', () => {
