@@ -51,6 +51,9 @@ var (
 	count    = flag.Int("n", 0, "internal: connections this holder keeps")
 )
 
+// costHeader formats one line of the agent's own CPU and memory.
+const costHeader = "%-44s %6.3f core %6.1f MiB %6.1f MiB   target < 0.25 core, < 64 MiB"
+
 // settle is the quiet pause before a paired measurement, so that it does not
 // inherit the CPU burst of starting the agent (BTF parsing, verification) or
 // the tail of the previous part.
@@ -103,7 +106,6 @@ func run() error {
 			fmt.Println(l)
 		}
 	}()
-	const costHeader = "%-44s %6.3f core %6.1f MiB %6.1f MiB   target < 0.25 core, < 64 MiB"
 
 	var baselineRate float64 // connections/s without the agent, from the paired run
 	if want("throughput") || want("connrate") {
@@ -115,51 +117,11 @@ func run() error {
 	}
 
 	if want("storm") {
-		// The agent's own cost at 10,000 new connections per second, and its programs' kernel time.
-		a, err := startAgent(*cgroup)
-		if err != nil {
-			return err
-		}
-		rs, err := startRawServer(srv, 7001, 4)
-		if err != nil {
-			a.stop()
-			return err
-		}
-		progs, err := agentPrograms(a.cmd.Process.Pid)
-		if err != nil {
-			rs.Close()
-			a.stop()
-			return err
-		}
-		mapMem, err := agentMapMemory(a.cmd.Process.Pid)
-		if err != nil {
-			closeAll(progs)
-			rs.Close()
-			a.stop()
-			return err
-		}
-		usage := a.usage()
-		var achieved float64
-		cost, err := measureProgCost(progs, func() (err error) {
-			achieved, err = rawConnRate(cli, netip.AddrPortFrom(srv.Addr, 7001), 10*time.Second, 10000)
-			return err
-		})
-		cores, rss, peak := usage()
-		closeAll(progs)
-		rs.Close()
-		a.stop()
+		lines, err := storm(cli, srv, baselineRate)
 		if err != nil {
 			return fmt.Errorf("connection storm: %w", err)
 		}
-		report = append(report, fmt.Sprintf(costHeader, fmt.Sprintf("agent at %.0f new connections/s, 10s", achieved), cores, rss, peak))
-		conns := achieved * 10
-		line := fmt.Sprintf("    its kernel programs: %.1f µs per connection (%.1f runs, bpf_stats)",
-			cost.runtime.Seconds()*1e6/conns, float64(cost.runs)/conns)
-		if baselineRate > 0 {
-			line += fmt.Sprintf(" of the %.0f µs of CPU a connection costs at full rate without the agent",
-				float64(runtime.NumCPU())*1e6/baselineRate)
-		}
-		report = append(report, line, fmt.Sprintf("    its maps: %.1f MiB of kernel memory (charged to its memory cgroup beside the RSS)", float64(mapMem)/(1<<20)))
+		report = append(report, lines...)
 	}
 
 	if want("tracked") {
@@ -181,6 +143,54 @@ func run() error {
 type agentProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// storm measures the agent's own cost at 10,000 new connections per second,
+// its programs' kernel time per connection (against baselineRate, the
+// unobserved connection rate, when known) and its maps' memory.
+func storm(cli, srv testnet.Host, baselineRate float64) ([]string, error) {
+	const length = 10 * time.Second
+	a, err := startAgent(*cgroup)
+	if err != nil {
+		return nil, err
+	}
+	defer a.stop()
+	rs, err := startRawServer(srv, 7001, 4)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	progs, err := agentPrograms(a.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(progs)
+	mapMem, err := agentMapMemory(a.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	usage := a.usage()
+	var achieved float64
+	cost, err := measureProgCost(progs, func() (err error) {
+		achieved, err = rawConnRate(cli, netip.AddrPortFrom(srv.Addr, 7001), length, 10000)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	cores, rss, peak := usage()
+	conns := achieved * length.Seconds()
+	kernel := fmt.Sprintf("    its kernel programs: %.1f µs per connection (%.1f runs, bpf_stats)",
+		cost.runtime.Seconds()*1e6/conns, float64(cost.runs)/conns)
+	if baselineRate > 0 {
+		kernel += fmt.Sprintf(" of the %.0f µs of CPU a connection costs at full rate without the agent",
+			float64(runtime.NumCPU())*1e6/baselineRate)
+	}
+	return []string{
+		fmt.Sprintf(costHeader, fmt.Sprintf("agent at %.0f new connections/s, %s", achieved, length), cores, rss, peak),
+		kernel,
+		fmt.Sprintf("    its maps: %.1f MiB of kernel memory (charged to its memory cgroup beside the RSS)", float64(mapMem)/(1<<20)),
+	}, nil
 }
 
 // startAgent runs the agent binary standalone on cgroupDir and waits until its probes are attached.
