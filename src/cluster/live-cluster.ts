@@ -15,25 +15,30 @@ import { requestJson } from './raw-api';
 
 interface ResourceSpec {
   readonly name: string;
+  /** The collection across all namespaces: the core group under /api, the others under /apis. */
   readonly path: string;
   readonly apiVersion: string;
   readonly kind: string;
 }
 
+function resource(name: string, apiVersion: string, kind: string): ResourceSpec {
+  return { name, apiVersion, kind, path: `${apiVersion.includes('/') ? '/apis' : '/api'}/${apiVersion}/${name}` };
+}
+
 /** What the live model watches; cluster snapshots list the same. */
 export const RESOURCES: readonly ResourceSpec[] = [
-  { name: 'namespaces', path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' },
-  { name: 'pods', path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod' },
-  { name: 'nodes', path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node' },
-  { name: 'services', path: '/api/v1/services', apiVersion: 'v1', kind: 'Service' },
-  { name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
-  { name: 'networkpolicies', path: '/apis/networking.k8s.io/v1/networkpolicies', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
-  { name: 'deployments', path: '/apis/apps/v1/deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
-  { name: 'replicasets', path: '/apis/apps/v1/replicasets', apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  { name: 'statefulsets', path: '/apis/apps/v1/statefulsets', apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  { name: 'daemonsets', path: '/apis/apps/v1/daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet' },
-  { name: 'jobs', path: '/apis/batch/v1/jobs', apiVersion: 'batch/v1', kind: 'Job' },
-  { name: 'cronjobs', path: '/apis/batch/v1/cronjobs', apiVersion: 'batch/v1', kind: 'CronJob' },
+  resource('namespaces', 'v1', 'Namespace'),
+  resource('pods', 'v1', 'Pod'),
+  resource('nodes', 'v1', 'Node'),
+  resource('services', 'v1', 'Service'),
+  resource('endpointslices', 'discovery.k8s.io/v1', 'EndpointSlice'),
+  resource('networkpolicies', 'networking.k8s.io/v1', 'NetworkPolicy'),
+  resource('deployments', 'apps/v1', 'Deployment'),
+  resource('replicasets', 'apps/v1', 'ReplicaSet'),
+  resource('statefulsets', 'apps/v1', 'StatefulSet'),
+  resource('daemonsets', 'apps/v1', 'DaemonSet'),
+  resource('jobs', 'batch/v1', 'Job'),
+  resource('cronjobs', 'batch/v1', 'CronJob'),
 ];
 
 export type ResourceState = { readonly state: 'syncing' } | { readonly state: 'synced' } | { readonly state: 'error'; readonly error: ClusterError };

@@ -47,19 +47,24 @@ func agentFdinfo(pid int, fn func(fields map[string]string)) error {
 	return nil
 }
 
-// agentPrograms opens the BPF programs the agent process holds (its program
-// and link descriptors name them), so that other programs on the machine are
-// not counted.
-func agentPrograms(pid int) ([]*ebpf.Program, error) {
-	seen := map[string]bool{}
-	var progs []*ebpf.Program
+// agentKernelObjects reads the agent's descriptors once: it opens the BPF
+// programs they name (program and link descriptors), so that no other
+// program on the machine is counted, and sums the kernel memory of its maps
+// (memlock), which its memory cgroup is charged for beside its RSS.
+func agentKernelObjects(pid int) (progs []*ebpf.Program, mapBytes uint64, err error) {
+	seenProgs, seenMaps := map[string]bool{}, map[string]bool{}
 	var openErr error
-	err := agentFdinfo(pid, func(f map[string]string) {
+	err = agentFdinfo(pid, func(f map[string]string) {
+		if id := f["map_id"]; id != "" && !seenMaps[id] {
+			seenMaps[id] = true
+			n, _ := strconv.ParseUint(f["memlock"], 10, 64)
+			mapBytes += n
+		}
 		id := f["prog_id"]
-		if id == "" || seen[id] || openErr != nil {
+		if id == "" || seenProgs[id] || openErr != nil {
 			return
 		}
-		seen[id] = true
+		seenProgs[id] = true
 		n, err := strconv.ParseUint(id, 10, 32)
 		if err != nil {
 			return
@@ -79,9 +84,9 @@ func agentPrograms(pid int) ([]*ebpf.Program, error) {
 	}
 	if err != nil {
 		closeAll(progs)
-		return nil, err
+		return nil, 0, err
 	}
-	return progs, nil
+	return progs, mapBytes, nil
 }
 
 func closeAll(progs []*ebpf.Program) {
@@ -122,21 +127,4 @@ func measureProgCost(progs []*ebpf.Program, fn func() error) (progCost, error) {
 		return progCost{}, err
 	}
 	return progCost{runs: after.runs - before.runs, runtime: after.runtime - before.runtime}, nil
-}
-
-// agentMapMemory sums the kernel memory of the maps the agent process holds
-// (fdinfo memlock), which its memory cgroup is charged for beside its RSS.
-func agentMapMemory(pid int) (uint64, error) {
-	seen := map[string]bool{}
-	var total uint64
-	err := agentFdinfo(pid, func(f map[string]string) {
-		id := f["map_id"]
-		if id == "" || seen[id] {
-			return
-		}
-		seen[id] = true
-		n, _ := strconv.ParseUint(f["memlock"], 10, 64)
-		total += n
-	})
-	return total, err
 }

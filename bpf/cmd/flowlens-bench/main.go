@@ -160,15 +160,11 @@ func storm(cli, srv testnet.Host, baselineRate float64) ([]string, error) {
 		return nil, err
 	}
 	defer rs.Close()
-	progs, err := agentPrograms(a.cmd.Process.Pid)
+	progs, mapMem, err := agentKernelObjects(a.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll(progs)
-	mapMem, err := agentMapMemory(a.cmd.Process.Pid)
-	if err != nil {
-		return nil, err
-	}
 	usage := a.usage()
 	var achieved float64
 	cost, err := measureProgCost(progs, func() (err error) {

@@ -155,6 +155,11 @@ interface ClusterIndex {
 
 const clusterIndexes = new WeakMap<Cluster, ClusterIndex>();
 
+/** The snapshot's pods by "namespace/name" and by address (host-network ones included), from the index its engines share. */
+export function podLookups(cluster: Cluster): Pick<ClusterIndex, 'podsById' | 'podsByIp'> {
+  return clusterIndex(cluster);
+}
+
 function clusterIndex(cluster: Cluster): ClusterIndex {
   let index = clusterIndexes.get(cluster);
   if (index) {

@@ -18,7 +18,7 @@ import type { Pod } from '../kube/objects';
 import { formatSelector, selectorMatches, type LabelSelector } from '../kube/selector';
 import type { EnrichedFlow } from '../flows/enriched-flow';
 import { parseIp } from '../net/ip';
-import { PolicyEngine, ProbeError, type EndpointRef } from './engine';
+import { podLookups, PolicyEngine, ProbeError, type EndpointRef } from './engine';
 import {
   compare,
   describeWorkload,
@@ -148,8 +148,6 @@ interface ClusterFacts {
   /** Selectable pods by namespace. */
   readonly live: ReadonlyMap<string, readonly Pod[]>;
   readonly dns: ClusterDns | undefined;
-  podsById?: ReadonlyMap<string, Pod>;
-  podsByIp?: ReadonlyMap<string, readonly Pod[]>;
 }
 
 const clusterFacts = new WeakMap<Cluster, ClusterFacts>();
@@ -391,7 +389,7 @@ class Diagnoser {
     if (from === undefined) {
       return [];
     }
-    const podsById = (this.facts.podsById ??= new Map(this.cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p])));
+    const { podsById } = podLookups(this.cluster);
     for (const backend of g.newlyDeniedBackends) {
       const pod = podsById.get(backend);
       const port = (g.portName !== undefined ? pod?.ports.find((p) => p.name === g.portName && p.protocol === g.protocol)?.port : undefined) ?? g.port;
@@ -429,7 +427,7 @@ class Diagnoser {
     }
     const workload = g.client.workload;
     if (g.client.kind === 'workload' && workload) {
-      const podsByIp = (this.facts.podsByIp ??= podsByAddress(this.cluster));
+      const { podsByIp } = podLookups(this.cluster);
       // Addresses are reused: the pod that held it is the one of the group's workload (finished or not).
       const key = workloadKey(workload);
       const pod = (podsByIp.get(ip) ?? []).find((p) => !p.hostNetwork && workloadKey(this.index.workloadOf(p)) === key);
@@ -503,21 +501,6 @@ class Diagnoser {
     const list = object.rangeOf(['spec', dir], 'key');
     return list.exact ? list : object.rangeOf(['spec', 'podSelector'], 'key');
   }
-}
-
-function podsByAddress(cluster: Cluster): Map<string, Pod[]> {
-  const out = new Map<string, Pod[]>();
-  for (const p of cluster.pods) {
-    for (const a of p.ips) {
-      const list = out.get(a.text);
-      if (list) {
-        list.push(p);
-      } else {
-        out.set(a.text, [p]);
-      }
-    }
-  }
-  return out;
 }
 
 function addressPeer(ip: string | undefined): RawPeer | undefined {
