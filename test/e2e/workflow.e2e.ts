@@ -218,7 +218,7 @@ async function main(): Promise<number> {
     );
   });
 
-  step('03-service-map', 'FlowLens: Show Service Map shows the demo workloads and their edges', [], 90_000, async ({ ui, page }) => {
+  step('03-service-map', 'FlowLens: Show Service Map shows the demo workloads and their edges', [], 150_000, async ({ ui, page }) => {
     await ui.runCommand('FlowLens: Show Service Map');
     const map = new ServiceMapUi(page, await ui.webviewFrame('canvas.map-canvas'));
     flow.map = map;
@@ -226,8 +226,17 @@ async function main(): Promise<number> {
     await map.focus();
     const nodes = [...(await map.walk())].map((a) => a.split(',')[0]);
     assert.deepEqual(DEMO_WORKLOADS.filter((w) => !nodes.includes(w)), [], `workloads the arrow keys reach on the map: ${nodes.join(', ')}`);
-    const uiNode = await map.focusNode('ui/ui');
-    const links = await map.linksOfFocused(ServiceMapUi.linkCount(uiNode));
+    // The agent was deployed moments ago: each of ui's calls (0.5/s to checkout) shows once it has happened in a closed window.
+    let links: string[] = [];
+    await until(
+      "every one of ui's links on the map",
+      async () => {
+        links = await map.linksOfFocused(ServiceMapUi.linkCount(await map.focusNode('ui/ui')));
+        return UI_LINKS.every((want) => links.some((l) => want.test(l))) ? true : undefined;
+      },
+      60_000,
+      () => links.join(' | '),
+    );
     for (const want of UI_LINKS) {
       assert.ok(links.some((l) => want.test(l)), `ui's links on the map: ${links.join(' | ')}; expected one like ${want}`);
     }
