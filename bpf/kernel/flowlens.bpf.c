@@ -9,7 +9,8 @@
 //        the socket's own RFC 4898 counters on every RTT sample; tp_btf hooks
 //        add receive-side progress (a pure receiver gets no RTT samples),
 //        resets, failed attempts and the final counters when the socket is
-//        destroyed.
+//        destroyed. A connection past BUSY_AFTER snapshots stops taking them:
+//        an iterator user space runs at every window close refreshes it.
 //   UDP: cgroup_skb ingress/egress on the same root count datagram payload
 //        bytes and packets per (socket, peer).
 //
@@ -55,7 +56,7 @@ struct conn {
 	__u8 family;		// AF_INET or AF_INET6
 	__u8 role;		// enum role
 	__u8 flags;		// enum conn_flags
-	__u8 pad;
+	__u8 snapshots;		// taken so far, up to BUSY_AFTER
 	__u64 bytes_acked;	// payload bytes sent and acknowledged
 	__u64 bytes_received;	// payload bytes received in order
 	__u32 segs_in;
@@ -112,6 +113,52 @@ struct {
 	__type(value, struct udp_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } udp_flows SEC(".maps");
+
+// A connection that has taken BUSY_AFTER snapshots is "busy": a bulk transfer
+// would otherwise take one per application read and one per ACK (tens of
+// thousands a second, a hash lookup each). From then on its counters are read
+// only when user space closes a window (flowlens_refresh) and when the socket
+// is destroyed. Short connections never get here.
+#define BUSY_AFTER 64
+
+// The last counters flowlens_refresh reported for a busy socket: its reads
+// are never allowed to go below them.
+struct busy {
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 rto;		// widened like conn.rto
+	__u8 role;
+	__u8 pad[3];
+};
+
+// busy: per-socket storage, present on busy sockets only (its iterator visits
+// exactly those). Writers: the snapshot paths create it, flowlens_refresh
+// updates it; the kernel frees it with the socket. Pinned like conns: the
+// sockets it marks no longer take RTT callbacks, so a restarted agent must
+// still find them.
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct busy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} busy SEC(".maps");
+
+// What flowlens_refresh hands user space for one busy socket (the iterator's
+// output, read in full at every window close).
+struct refresh {
+	__u64 cookie;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 total_retrans;
+	__u32 rto;		// 0 where the kernel does not count RTOs itself
+	__u32 srtt_us;
+	__u32 pad;
+};
+// Only written to the iterator's output: this keeps the type in BTF for bpf2go.
+const struct refresh *unused_refresh __attribute__((unused));
 
 // Counters a stopping agent had already reported, so that the next agent
 // (reusing the pinned maps) starts from them instead of from zero.
@@ -214,6 +261,33 @@ static __always_inline void snapshot_skops(struct conn *c, struct bpf_sock_ops *
 		snapshot(c, tp);
 }
 
+// The unlocked reads of flowlens_refresh are proven exact only under x86-64's
+// total store order (CO-RE: the type exists in x86 kernels' BTF only) and with
+// the socket lock a spinlock (PREEMPT_RT makes it a mutex); elsewhere no
+// socket becomes busy.
+#define HAVE_SPINLOCK bpf_core_field_exists(struct spinlock, rlock)
+#define REFRESH_EXACT (bpf_core_type_exists(struct cpuinfo_x86) && HAVE_SPINLOCK)
+
+// is_busy: the storage lookup is a helper call; most sockets have no storage
+// at all, which one load tells.
+static __always_inline bool is_busy(struct sock *sk)
+{
+	return sk->sk_bpf_storage && bpf_sk_storage_get(&busy, sk, 0, 0);
+}
+
+// became_busy counts a snapshot just taken of c and, at BUSY_AFTER of them,
+// marks the socket busy; true if it is busy now.
+static __always_inline bool became_busy(void *sk, struct conn *c)
+{
+	struct busy b = { .bytes_acked = c->bytes_acked, .bytes_received = c->bytes_received, .rto = c->rto, .role = c->role };
+
+	if (c->snapshots < BUSY_AFTER)
+		c->snapshots++;	// racing increments may lose one: a later mark is harmless
+	if (c->snapshots < BUSY_AFTER || !REFRESH_EXACT)
+		return false;
+	return bpf_sk_storage_get(&busy, sk, &b, BPF_SK_STORAGE_GET_F_CREATE) != 0;
+}
+
 // insert adds a connection seen for the first time; a full map is counted, never silent.
 static __always_inline int insert(__u64 cookie, struct conn *c)
 {
@@ -261,6 +335,8 @@ static __always_inline void established(struct bpf_sock_ops *skops, __u8 role)
 SEC("sockops")
 int flowlens_sockops(struct bpf_sock_ops *skops)
 {
+	struct tcp_sock *tp;
+	struct bpf_sock *sk;
 	__u64 cookie;
 	struct conn *c;
 
@@ -274,10 +350,24 @@ int flowlens_sockops(struct bpf_sock_ops *skops)
 		established(skops, skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? ROLE_CLIENT : ROLE_SERVER);
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
+		sk = skops->sk;
+		if (!sk)
+			break;
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			break;
+		// Marked busy by the receive path, or now: the RTT callbacks go.
+		if (is_busy(&tp->inet_conn.icsk_inet.sk)) {
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
+			break;
+		}
 		cookie = bpf_get_socket_cookie(skops);
 		c = bpf_map_lookup_elem(&conns, &cookie);
-		if (c)
-			snapshot_skops(c, skops);
+		if (!c)
+			break;
+		snapshot(c, tp);
+		if (became_busy(sk, c))
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_RTO_CB:
 		if (HAVE_TOTAL_RTO)	// snapshot() reads the kernel's own count
@@ -310,6 +400,8 @@ static __always_inline struct conn *failed_attempt(struct sock *sk, struct tcp_s
 
 	if ((tp->bpf_sock_ops_cb_flags & (CONNECTING | ESTABLISHED_MARK)) != CONNECTING)
 		return 0;
+	if (is_busy(sk))	// it connected, then gave ESTABLISHED_MARK back
+		return 0;
 	c.family = skc->skc_family;
 	c.lport = skc->skc_num;
 	c.rport = bpf_ntohs(skc->skc_dport);
@@ -333,14 +425,19 @@ static __always_inline struct conn *failed_attempt(struct sock *sk, struct tcp_s
 SEC("tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(flowlens_rcv, struct sock *sk)
 {
-	struct conn *c = conn_of(sk);
 	struct tcp_sock *tp;
+	struct conn *c;
 
+	if (is_busy(sk))	// refreshed at window close instead
+		return 0;
+	c = conn_of(sk);
 	if (!c)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (tp)
+	if (tp) {
 		snapshot(c, tp);
+		became_busy(sk, c);
+	}
 	return 0;
 }
 
@@ -389,6 +486,76 @@ int BPF_PROG(flowlens_rst_out, const struct sock *sk)
 	c = conn_of(sk);
 	if (c)
 		__sync_fetch_and_add(&c->resets, 1);
+	return 0;
+}
+
+#define READ_ONCE_(x) (*(volatile typeof(x) *)&(x))
+
+// flowlens_refresh reads each busy socket's live counters at a window close.
+// An iterator does not take the socket lock, and the two FIN corrections of
+// snapshot() need a consistent view: the kernel counts the peer's FIN in
+// bytes_received before it sets RCV_SHUTDOWN, and our acknowledged FIN in
+// bytes_acked before it moves snd_una. Every writer of these holds the socket
+// (its spinlock, or ownership with packets from the backlog) and counts the
+// segment in segs_in first. So, on a store-ordered CPU: reading segs_in, then
+// the lock and ownership, then the counters, then segs_in again, with nothing
+// locked or owned and segs_in unchanged, no writer was inside in between
+// and the view is settled. Reading shutdown before bytes_received, and
+// bytes_acked before snd_una, means a FIN already counted is always taken out,
+// settled or not; unsettled, the peer's FIN is assumed counted (one byte less,
+// made good by the next settled read or the final snapshot): at worst a byte
+// moves to a later window, none is ever counted twice.
+SEC("iter/bpf_sk_storage_map")
+int flowlens_refresh(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct busy *b = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct refresh r = {};
+	struct tcp_sock *tp;
+	__u64 acked = 0, received = 0;
+	__u32 segs, snd_una = 0, write_seq = 0;
+	__u8 shut_first = 0, shut_last = 0;
+	bool settled = false;
+
+	if (!sk || !b)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	for (int i = 0; i < 4 && !settled; i++) {	// a writer may be inside: look again
+		segs = READ_ONCE_(tp->segs_in);
+		settled = HAVE_SPINLOCK && !READ_ONCE_(sk->sk_lock.owned) &&
+			  !READ_ONCE_(sk->sk_lock.slock.rlock.raw_lock.val.counter);
+		shut_first = READ_ONCE_(sk->sk_shutdown);
+		received = READ_ONCE_(tp->bytes_received);
+		acked = READ_ONCE_(tp->bytes_acked);
+		snd_una = READ_ONCE_(tp->snd_una);
+		write_seq = READ_ONCE_(tp->write_seq);
+		shut_last = READ_ONCE_(sk->sk_shutdown);
+		settled = settled && READ_ONCE_(tp->segs_in) == segs;
+	}
+	if (b->role == ROLE_CLIENT && acked > 0)
+		acked--;	// our SYN
+	if ((shut_last & SEND_SHUTDOWN_) && acked > 0 && snd_una == write_seq)
+		acked--;	// our FIN, acknowledged
+	if (((shut_first & RCV_SHUTDOWN_) || !settled) && received > 0)
+		received--;	// the peer's FIN (or, unsettled, possibly)
+	if (acked > b->bytes_acked)
+		b->bytes_acked = acked;
+	if (received > b->bytes_received)
+		b->bytes_received = received;
+	if (HAVE_TOTAL_RTO) {
+		b->rto += (__u16)(tp->total_rto - (__u16)b->rto);
+		r.rto = b->rto;
+	}
+	r.cookie = sk->__sk_common.skc_cookie.counter;
+	r.bytes_acked = b->bytes_acked;
+	r.bytes_received = b->bytes_received;
+	r.segs_in = tp->segs_in;
+	r.segs_out = tp->segs_out;
+	r.total_retrans = tp->total_retrans;
+	r.srtt_us = tp->srtt_us >> 3;
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
 

@@ -35,7 +35,7 @@ var (
 	agentBin = flag.String("agent", "bin/flowlens-agent", "agent binary to benchmark")
 	cgroup   = flag.String("cgroup", "/sys/fs/cgroup/unified", "cgroup v2 root the agent attaches to")
 	only     = flag.String("only", "", "run one part only: throughput, connrate, storm or tracked")
-	tpPairs  = flag.Int("throughput-pairs", 80, "observed/unobserved pairs of the throughput run")
+	tpPairs  = flag.Int("throughput-pairs", 240, "observed/unobserved pairs of the throughput run")
 	tpHalf   = flag.Int("throughput-seconds", 1, "length of each half of a throughput pair (iperf3 -t)")
 	pairs    = flag.Int("pairs", 200, "observed/unobserved pairs of the connection-rate run")
 	half     = flag.Duration("half", 250*time.Millisecond, "length of each half of a connection-rate pair")

@@ -127,6 +127,27 @@ func (p *pairedRun) inEach(start func(observed bool) error) error {
 	return enter(p.cg.home)
 }
 
+// kernelCost runs fn in the observed cgroup with BPF statistics on and returns
+// the agent's programs' runs and run time per second of it.
+func (p *pairedRun) kernelCost(fn func() error) (runsPerSec float64, perSec time.Duration, err error) {
+	progs, _, err := agentKernelObjects(p.agent.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer closeAll(progs)
+	if err := enter(p.cg.observed); err != nil {
+		return 0, 0, err
+	}
+	defer enter(p.cg.home)
+	start := time.Now()
+	cost, err := measureProgCost(progs, fn)
+	if err != nil {
+		return 0, 0, err
+	}
+	s := time.Since(start).Seconds()
+	return float64(cost.runs) / s, time.Duration(float64(cost.runtime) / s), nil
+}
+
 // pairedResult is what one paired measurement found.
 type pairedResult struct {
 	observed, plain []float64 // the figure of each half, in pair order
@@ -250,6 +271,15 @@ func pairedParts(ctx context.Context, nw *testnet.Net, want func(string) bool) (
 		r := summarizePairs(res, runtime.NumCPU())
 		lines = append(lines, fmt.Sprintf("%-44s baseline %6.2f Gb/s, agent %6.2f Gb/s: %5.1f%%   target >= 99%%",
 			"bulk TCP throughput (iperf3, 1 stream)", r.plain/1e9, r.observed/1e9, 100*r.ratio), r.detail(*tpPairs, fmt.Sprintf("%ds", *tpHalf), res))
+		runs, perSec, err := pr.kernelCost(func() error {
+			_, err := iperf(cli, srv.Addr, ports[true], 3)
+			return err
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("throughput: %w", err)
+		}
+		lines = append(lines, fmt.Sprintf("    its kernel programs during one more observed stream (3s): %.1f ms per second, %.0f runs per second (bpf_stats)",
+			perSec.Seconds()*1e3, runs))
 	}
 	if want("connrate") {
 		// Connect, send 64 bytes, wait for the server's close.

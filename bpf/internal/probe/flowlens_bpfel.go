@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type flowlensBusy struct {
+	_             structs.HostLayout
+	BytesAcked    uint64
+	BytesReceived uint64
+	Rto           uint32
+	Role          uint8
+	Pad           [3]uint8
+}
+
 type flowlensConn struct {
 	_             structs.HostLayout
 	Laddr         [16]uint8
@@ -22,7 +31,7 @@ type flowlensConn struct {
 	Family        uint8
 	Role          uint8
 	Flags         uint8
-	Pad           uint8
+	Snapshots     uint8
 	BytesAcked    uint64
 	BytesReceived uint64
 	SegsIn        uint32
@@ -31,6 +40,19 @@ type flowlensConn struct {
 	Rto           uint32
 	SrttUs        uint32
 	Resets        uint32
+}
+
+type flowlensRefresh struct {
+	_             structs.HostLayout
+	Cookie        uint64
+	BytesAcked    uint64
+	BytesReceived uint64
+	SegsIn        uint32
+	SegsOut       uint32
+	TotalRetrans  uint32
+	Rto           uint32
+	SrttUs        uint32
+	Pad           uint32
 }
 
 type flowlensReported struct {
@@ -69,6 +91,7 @@ type flowlensUdpKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	flowlensMapBusy                = "busy"
 	flowlensMapConns               = "conns"
 	flowlensMapStats               = "stats"
 	flowlensMapTcpHandoff          = "tcp_handoff"
@@ -76,11 +99,13 @@ const (
 	flowlensMapUdpHandoff          = "udp_handoff"
 	flowlensProgFlowlensDestroy    = "flowlens_destroy"
 	flowlensProgFlowlensRcv        = "flowlens_rcv"
+	flowlensProgFlowlensRefresh    = "flowlens_refresh"
 	flowlensProgFlowlensRstIn      = "flowlens_rst_in"
 	flowlensProgFlowlensRstOut     = "flowlens_rst_out"
 	flowlensProgFlowlensSockops    = "flowlens_sockops"
 	flowlensProgFlowlensUdpEgress  = "flowlens_udp_egress"
 	flowlensProgFlowlensUdpIngress = "flowlens_udp_ingress"
+	flowlensVarUnusedRefresh       = "unused_refresh"
 )
 
 // loadFlowlens returns the embedded CollectionSpec for flowlens.
@@ -127,6 +152,7 @@ type flowlensSpecs struct {
 type flowlensProgramSpecs struct {
 	FlowlensDestroy    *ebpf.ProgramSpec `ebpf:"flowlens_destroy"`
 	FlowlensRcv        *ebpf.ProgramSpec `ebpf:"flowlens_rcv"`
+	FlowlensRefresh    *ebpf.ProgramSpec `ebpf:"flowlens_refresh"`
 	FlowlensRstIn      *ebpf.ProgramSpec `ebpf:"flowlens_rst_in"`
 	FlowlensRstOut     *ebpf.ProgramSpec `ebpf:"flowlens_rst_out"`
 	FlowlensSockops    *ebpf.ProgramSpec `ebpf:"flowlens_sockops"`
@@ -138,6 +164,7 @@ type flowlensProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowlensMapSpecs struct {
+	Busy       *ebpf.MapSpec `ebpf:"busy"`
 	Conns      *ebpf.MapSpec `ebpf:"conns"`
 	Stats      *ebpf.MapSpec `ebpf:"stats"`
 	TcpHandoff *ebpf.MapSpec `ebpf:"tcp_handoff"`
@@ -149,6 +176,7 @@ type flowlensMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowlensVariableSpecs struct {
+	UnusedRefresh *ebpf.VariableSpec `ebpf:"unused_refresh"`
 }
 
 // flowlensObjects contains all objects after they have been loaded into the kernel.
@@ -171,6 +199,7 @@ func (o *flowlensObjects) Close() error {
 //
 // It can be passed to loadFlowlensObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowlensMaps struct {
+	Busy       *ebpf.Map `ebpf:"busy"`
 	Conns      *ebpf.Map `ebpf:"conns"`
 	Stats      *ebpf.Map `ebpf:"stats"`
 	TcpHandoff *ebpf.Map `ebpf:"tcp_handoff"`
@@ -180,6 +209,7 @@ type flowlensMaps struct {
 
 func (m *flowlensMaps) Close() error {
 	return _FlowlensClose(
+		m.Busy,
 		m.Conns,
 		m.Stats,
 		m.TcpHandoff,
@@ -192,6 +222,7 @@ func (m *flowlensMaps) Close() error {
 //
 // It can be passed to loadFlowlensObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowlensVariables struct {
+	UnusedRefresh *ebpf.Variable `ebpf:"unused_refresh"`
 }
 
 // flowlensPrograms contains all programs after they have been loaded into the kernel.
@@ -200,6 +231,7 @@ type flowlensVariables struct {
 type flowlensPrograms struct {
 	FlowlensDestroy    *ebpf.Program `ebpf:"flowlens_destroy"`
 	FlowlensRcv        *ebpf.Program `ebpf:"flowlens_rcv"`
+	FlowlensRefresh    *ebpf.Program `ebpf:"flowlens_refresh"`
 	FlowlensRstIn      *ebpf.Program `ebpf:"flowlens_rst_in"`
 	FlowlensRstOut     *ebpf.Program `ebpf:"flowlens_rst_out"`
 	FlowlensSockops    *ebpf.Program `ebpf:"flowlens_sockops"`
@@ -211,6 +243,7 @@ func (p *flowlensPrograms) Close() error {
 	return _FlowlensClose(
 		p.FlowlensDestroy,
 		p.FlowlensRcv,
+		p.FlowlensRefresh,
 		p.FlowlensRstIn,
 		p.FlowlensRstOut,
 		p.FlowlensSockops,

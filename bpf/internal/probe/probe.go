@@ -4,8 +4,11 @@
 package probe
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -20,6 +23,7 @@ type (
 	UDPKey   = flowlensUdpKey
 	UDPFlow  = flowlensUdpFlow
 	Reported = flowlensReported
+	refresh  = flowlensRefresh
 )
 
 // Conn.Role and Conn.Flags values; they mirror enum role and enum conn_flags in the C source.
@@ -42,8 +46,9 @@ type Config struct {
 
 // Probe is a loaded and attached set of FlowLens programs.
 type Probe struct {
-	objs  flowlensObjects
-	links []link.Link
+	objs    flowlensObjects
+	links   []link.Link
+	refresh *link.Iter // flowlens_refresh over the busy sockets
 	// Reset is true when pinned maps existed but could not be reused (for
 	// example after a capacity change) and were recreated empty.
 	Reset  bool
@@ -90,6 +95,7 @@ func Load(cfg Config) (*Probe, error) {
 	err = spec.LoadAndAssign(&p.objs, opts)
 	if errors.Is(err, ebpf.ErrMapIncompatible) {
 		// A map reset: the old counters are gone, so nothing can be double counted.
+		// busy stays: its sockets take no RTT callbacks any more and must still be refreshed.
 		for _, name := range []string{flowlensMapConns, flowlensMapUdpFlows, flowlensMapTcpHandoff, flowlensMapUdpHandoff} {
 			_ = os.Remove(filepath.Join(cfg.PinDir, name))
 		}
@@ -132,6 +138,12 @@ func (p *Probe) attach(cgroup string) error {
 		}
 		p.links = append(p.links, l)
 	}
+	it, err := link.AttachIter(link.IterOptions{Program: p.objs.FlowlensRefresh, Map: p.objs.Busy})
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", p.objs.FlowlensRefresh, err)
+	}
+	p.refresh = it
+	p.links = append(p.links, it)
 	return nil
 }
 
@@ -148,7 +160,8 @@ func (p *Probe) Close() error {
 
 // Unpin removes the pinned maps, so the next agent starts from empty ones.
 func (p *Probe) Unpin() error {
-	return errors.Join(p.objs.Conns.Unpin(), p.objs.UdpFlows.Unpin(), p.objs.TcpHandoff.Unpin(), p.objs.UdpHandoff.Unpin())
+	return errors.Join(p.objs.Conns.Unpin(), p.objs.UdpFlows.Unpin(), p.objs.TcpHandoff.Unpin(), p.objs.UdpHandoff.Unpin(),
+		p.objs.Busy.Unpin())
 }
 
 // batchSize trades syscall count against the buffer Go allocates per read.
@@ -173,12 +186,64 @@ func readAll[K comparable, V any](m *ebpf.Map, fn func(K, *V)) error {
 	}
 }
 
-// Conns calls fn for every tracked TCP connection, keyed by socket cookie.
+// Conns calls fn for every tracked TCP connection, keyed by socket cookie,
+// with the live counters of busy connections (the kernel refreshes those only
+// when asked, see BUSY_AFTER in the C source).
 func (p *Probe) Conns(fn func(cookie uint64, c *Conn)) error {
-	if err := readAll(p.objs.Conns, fn); err != nil {
+	live, err := p.busyCounters()
+	if err != nil {
+		return err
+	}
+	err = readAll(p.objs.Conns, func(cookie uint64, c *Conn) {
+		if r, ok := live[cookie]; ok && c.Flags&FlagClosed == 0 { // a closed entry holds the final counters
+			merge(c, &r)
+		}
+		fn(cookie, c)
+	})
+	if err != nil {
 		return fmt.Errorf("read conns map: %w", err)
 	}
 	return nil
+}
+
+// busyCounters runs flowlens_refresh: the counters of every busy socket, now.
+func (p *Probe) busyCounters() (map[uint64]refresh, error) {
+	rd, err := p.refresh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("refresh busy connections: %w", err)
+	}
+	defer rd.Close()
+	out, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("refresh busy connections: %w", err)
+	}
+	size := binary.Size(refresh{})
+	if len(out)%size != 0 {
+		return nil, fmt.Errorf("refresh busy connections: %d bytes is not a whole number of %d-byte records", len(out), size)
+	}
+	recs := make([]refresh, len(out)/size)
+	if err := binary.Read(bytes.NewReader(out), binary.NativeEndian, recs); err != nil {
+		return nil, fmt.Errorf("refresh busy connections: %w", err)
+	}
+	live := make(map[uint64]refresh, len(recs))
+	for _, r := range recs {
+		live[r.Cookie] = r
+	}
+	return live, nil
+}
+
+// merge raises c's counters to the live ones; each is cumulative, so the
+// larger is the later (c may have had a last snapshot as the socket turned busy).
+func merge(c *Conn, r *refresh) {
+	c.BytesAcked = max(c.BytesAcked, r.BytesAcked)
+	c.BytesReceived = max(c.BytesReceived, r.BytesReceived)
+	c.SegsIn = max(c.SegsIn, r.SegsIn)
+	c.SegsOut = max(c.SegsOut, r.SegsOut)
+	c.TotalRetrans = max(c.TotalRetrans, r.TotalRetrans)
+	c.Rto = max(c.Rto, r.Rto)
+	if r.SrttUs != 0 {
+		c.SrttUs = r.SrttUs
+	}
 }
 
 // UDPFlows calls fn for every (socket, peer) UDP entry.
