@@ -279,12 +279,16 @@ static __always_inline bool is_busy(struct sock *sk)
 // marks the socket busy; true if it is busy now.
 static __always_inline bool became_busy(void *sk, struct conn *c)
 {
-	struct busy b = { .bytes_acked = c->bytes_acked, .bytes_received = c->bytes_received, .rto = c->rto, .role = c->role };
+	struct busy b = {};
 
 	if (c->snapshots < BUSY_AFTER)
 		c->snapshots++;	// racing increments may lose one: a later mark is harmless
 	if (c->snapshots < BUSY_AFTER || !REFRESH_EXACT)
 		return false;
+	b.bytes_acked = c->bytes_acked;	// where the refresh's reads start from
+	b.bytes_received = c->bytes_received;
+	b.rto = c->rto;
+	b.role = c->role;
 	return bpf_sk_storage_get(&busy, sk, &b, BPF_SK_STORAGE_GET_F_CREATE) != 0;
 }
 
