@@ -249,16 +249,23 @@ static __always_inline void snapshot(struct conn *c, struct tcp_sock *tp)
 		c->srtt_us = srtt >> 3;	// the kernel keeps srtt << 3
 }
 
-static __always_inline void snapshot_skops(struct conn *c, struct bpf_sock_ops *skops)
+// endpoints copies the socket's family, addresses and ports into c; false for
+// a family other than IPv4 and IPv6.
+static __always_inline bool endpoints(struct conn *c, struct sock_common *skc)
 {
-	struct bpf_sock *sk = skops->sk;
-	struct tcp_sock *tp;
-
-	if (!sk)
-		return;
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (tp)
-		snapshot(c, tp);
+	c->family = skc->skc_family;
+	c->lport = skc->skc_num;
+	c->rport = bpf_ntohs(skc->skc_dport);
+	if (c->family == AF_INET) {
+		__builtin_memcpy(c->laddr, &skc->skc_rcv_saddr, 4);
+		__builtin_memcpy(c->raddr, &skc->skc_daddr, 4);
+	} else if (c->family == AF_INET6) {
+		__builtin_memcpy(c->laddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(c->raddr, &skc->skc_v6_daddr, 16);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 // The unlocked reads of flowlens_refresh are proven exact only under x86-64's
@@ -306,23 +313,15 @@ static __always_inline int insert(__u64 cookie, struct conn *c)
 static __always_inline void established(struct bpf_sock_ops *skops, __u8 role)
 {
 	struct conn c = { .role = role, .flags = CONN_ESTABLISHED };
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
 
-	c.family = skops->family;
-	c.lport = skops->local_port;
-	c.rport = bpf_ntohl(skops->remote_port);
-	if (c.family == AF_INET) {
-		__builtin_memcpy(c.laddr, &skops->local_ip4, 4);
-		__builtin_memcpy(c.raddr, &skops->remote_ip4, 4);
-	} else if (c.family == AF_INET6) {
-		__u32 l[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
-		__u32 r[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
-
-		__builtin_memcpy(c.laddr, l, 16);
-		__builtin_memcpy(c.raddr, r, 16);
-	} else {
+	if (!sk)
 		return;
-	}
-	snapshot_skops(&c, skops);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || !endpoints(&c, &tp->inet_conn.icsk_inet.sk.__sk_common))
+		return;
+	snapshot(&c, tp);
 	insert(bpf_get_socket_cookie(skops), &c);
 }
 
@@ -399,25 +398,14 @@ static __always_inline struct conn *conn_of(const struct sock *sk)
 static __always_inline struct conn *failed_attempt(struct sock *sk, struct tcp_sock *tp)
 {
 	struct conn c = { .role = ROLE_CLIENT, .flags = CONN_FAILED };
-	struct sock_common *skc = &sk->__sk_common;
 	__u64 cookie;
 
 	if ((tp->bpf_sock_ops_cb_flags & (CONNECTING | ESTABLISHED_MARK)) != CONNECTING)
 		return 0;
 	if (is_busy(sk))	// it connected, then gave ESTABLISHED_MARK back
 		return 0;
-	c.family = skc->skc_family;
-	c.lport = skc->skc_num;
-	c.rport = bpf_ntohs(skc->skc_dport);
-	if (c.family == AF_INET) {
-		__builtin_memcpy(c.laddr, &skc->skc_rcv_saddr, 4);
-		__builtin_memcpy(c.raddr, &skc->skc_daddr, 4);
-	} else if (c.family == AF_INET6) {
-		__builtin_memcpy(c.laddr, &skc->skc_v6_rcv_saddr, 16);
-		__builtin_memcpy(c.raddr, &skc->skc_v6_daddr, 16);
-	} else {
+	if (!endpoints(&c, &sk->__sk_common))
 		return 0;
-	}
 	cookie = bpf_get_socket_cookie(sk);
 	if (insert(cookie, &c))
 		return 0;
